@@ -1,0 +1,1 @@
+"""Consentry: connected third-party apps and login sessions."""

@@ -1,0 +1,151 @@
+"""``python -m app <command>``: serve, migrate, seed-demo, create-user, register-app, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from app.settings import ConfigurationError, Settings, load_settings
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.migrate import upgrade_to_head
+
+    upgrade_to_head(settings.database_url)
+    uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                proxy_headers=args.proxy_headers, log_level="info")
+    return 0
+
+
+def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    from app.migrate import upgrade_to_head
+
+    upgrade_to_head(settings.database_url)
+    print("Database is at the newest migration.")
+    return 0
+
+
+async def _with_db(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
+    from app.db import create_database
+
+    database = create_database(settings.database_url)
+    try:
+        async with database.async_sessions() as db:
+            return await work(db)
+    finally:
+        await database.dispose()
+
+
+def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from app.seed import DEMO_PASSWORD, DEMO_USERNAME, seed_demo
+
+    async def work(db: Any) -> int:
+        created = await seed_demo(db, settings=settings, only_if_empty=args.if_empty)
+        if created:
+            print(f"Demo data created. Sign in as {DEMO_USERNAME!r} with password {DEMO_PASSWORD!r}.")
+        else:
+            print(f"Demo data already there. Sign in as {DEMO_USERNAME!r} with password {DEMO_PASSWORD!r}.")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def _create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services.accounts import create_account
+
+    password = os.environ.get("CONSENTRY_NEW_PASSWORD") or getpass.getpass("Password: ")
+
+    async def work(db: Any) -> int:
+        account = await create_account(db, username=args.username, name=args.name or args.username,
+                                       password=password, email=args.email)
+        print(f"Created account @{account.username}.")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def _register_app(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services.apps import register_app
+    from app.services.permissions import load_catalog
+
+    async def work(db: Any) -> int:
+        registered = await register_app(
+            db, owner=None, name=args.name, description=args.description, website_url=args.website,
+            icon_url=args.icon, redirect_uris=args.redirect_uri, scopes=args.scopes.split(),
+            confidential=not args.public, developer_name=args.developer,
+            catalog=load_catalog(settings.permission_catalog_path))
+        print(f"client_id: {registered.app.client_id}")
+        if registered.client_secret:
+            print(f"client_secret: {registered.client_secret}  (shown once; only its digest is stored)")
+        return 0
+
+    return asyncio.run(_with_db(settings, work))
+
+
+def _export_schema(_args: argparse.Namespace, _settings: Settings) -> int:
+    from app.graphql.endpoint import export_schema
+
+    sys.stdout.write(export_schema())
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Consentry: apps and sessions service.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate, then serve HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-For from the proxy")
+    serve.set_defaults(run=_serve)
+
+    commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(run=_migrate)
+
+    seed = commands.add_parser("seed-demo", help="create the demo account, sessions and apps")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing when any account exists")
+    seed.set_defaults(run=_seed_demo)
+
+    user = commands.add_parser("create-user", help="create an account (password from CONSENTRY_NEW_PASSWORD "
+                                                   "or a prompt)")
+    user.add_argument("username")
+    user.add_argument("--name")
+    user.add_argument("--email")
+    user.set_defaults(run=_create_user)
+
+    app = commands.add_parser("register-app", help="register an OAuth app as the operator")
+    app.add_argument("name")
+    app.add_argument("--redirect-uri", action="append", required=True)
+    app.add_argument("--scopes", required=True, help="space-separated scopes")
+    app.add_argument("--description", default="")
+    app.add_argument("--website")
+    app.add_argument("--icon")
+    app.add_argument("--developer")
+    app.add_argument("--public", action="store_true", help="a public client (no secret, PKCE only)")
+    app.set_defaults(run=_register_app)
+
+    commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(run=_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    from app.services.errors import DomainError
+
+    try:
+        return int(args.run(args, settings))
+    except DomainError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1

@@ -1,0 +1,94 @@
+"""Engines, sessions and transactions.
+
+The async engine serves requests; a sync engine on the same database serves Authlib, which runs in a worker
+thread (Authlib is synchronous). SQLite gets WAL, a busy timeout and foreign keys so the two never lock each
+other out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+def _driver_urls(database_url: str) -> tuple[str, str]:
+    """Map one configured URL to (async URL, sync URL) with the drivers we ship."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return (
+            url.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False),
+            url.set(drivername="sqlite").render_as_string(hide_password=False),
+        )
+    if backend == "postgresql":
+        return (
+            url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False),
+            url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False),
+        )
+    raise ValueError(f"unsupported database {backend!r}: use sqlite:// or postgresql://")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@dataclass
+class Database:
+    """Both engines and their session factories for one database."""
+
+    url: str
+    async_engine: AsyncEngine
+    sync_engine: Engine
+    async_sessions: async_sessionmaker[AsyncSession]
+    sync_sessions: sessionmaker[Session]
+
+    @property
+    def dialect(self) -> str:
+        return self.sync_engine.dialect.name
+
+    async def dispose(self) -> None:
+        await self.async_engine.dispose()
+        self.sync_engine.dispose()
+
+
+def create_database(database_url: str) -> Database:
+    async_url, sync_url = _driver_urls(database_url)
+    is_sqlite = async_url.startswith("sqlite")
+    engine_args: dict[str, Any] = {} if is_sqlite else {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    async_engine = create_async_engine(async_url, **engine_args)
+    sync_engine = create_engine(sync_url, **engine_args)
+    if is_sqlite:
+        event.listen(async_engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(sync_engine, "connect", _sqlite_pragmas)
+    return Database(
+        url=database_url,
+        async_engine=async_engine,
+        sync_engine=sync_engine,
+        async_sessions=async_sessionmaker(async_engine, expire_on_commit=False),
+        sync_sessions=sessionmaker(sync_engine, expire_on_commit=False),
+    )
+
+
+@asynccontextmanager
+async def transaction(db: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """Commit everything written inside the block together, or roll all of it back."""
+    try:
+        yield db
+        await db.commit()
+    except BaseException:
+        await db.rollback()
+        raise

@@ -1,0 +1,102 @@
+"""The signed-in account and the lists hanging off it: sessions, connected apps, registered apps."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry import Info
+
+from app.graphql.context import Context
+from app.graphql.ids import node_id
+from app.graphql.pagination import page_from
+from app.graphql.types import App, Connection, Node, Permission, Session, build_connection, permission_groups
+from app.models import Account as AccountModel
+from app.models import Grant
+from app.services import apps as app_service
+from app.services import grants as grant_service
+from app.services import sessions as session_service
+from app.services.permissions import Catalog, split_scopes
+
+First = Annotated[int | None, strawberry.argument(description="Page size (0 to 100, default 20).")]
+After = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
+
+
+@strawberry.type(description="A third-party app the account has authorized, with what it may see and do.")
+class ConnectedApp(Node):
+    permissions: list[Permission] = strawberry.field(description="Everything the app may see and do.")
+    can_view: list[Permission] = strawberry.field(description="Things this App can view.")
+    can_do: list[Permission] = strawberry.field(description="Things this App can do.")
+    stays_connected: bool = strawberry.field(description="The app holds a refresh token (`offline.access`).")
+    authorized_at: datetime = strawberry.field(description="When the account last authorized the app.")
+    last_used_at: datetime | None = strawberry.field(description="When the app last used its access.")
+    app_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The app.")
+    async def app(self, info: Info[Context, None]) -> App:
+        model = await info.context.apps_by_id.load(self.app_id)
+        assert model is not None  # a grant's app is a foreign key: it exists
+        return App.from_model(model)
+
+    @classmethod
+    def from_model(cls, grant: Grant, catalog: Catalog) -> ConnectedApp:
+        groups = permission_groups(catalog, grant.scopes)
+        return cls(
+            id=node_id("ConnectedApp", grant.id),
+            permissions=groups.permissions,
+            can_view=groups.can_view,
+            can_do=groups.can_do,
+            stays_connected="offline.access" in split_scopes(grant.scopes),
+            authorized_at=grant.authorized_at,
+            last_used_at=grant.last_used_at,
+            app_id=grant.app_id,
+        )
+
+
+@strawberry.type(description="A person's account. Only the signed-in account is ever visible.")
+class Account(Node):
+    username: str = strawberry.field(description="Sign-in name, unique regardless of case.")
+    name: str = strawberry.field(description="Display name.")
+    email: str | None = strawberry.field(description="Email address.")
+    model: strawberry.Private[AccountModel]
+
+    @classmethod
+    def from_model(cls, account: AccountModel) -> Account:
+        return cls(id=node_id("Account", account.id), username=account.username, name=account.name,
+                   email=account.email, model=account)
+
+    @strawberry.field(description="Places where the account is signed in, most recently active first.")
+    async def sessions(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[Session]:
+        ctx = info.context
+        login = ctx.require_login()
+        page = page_from(first, after)
+        async with ctx.db() as db:
+            rows, total = await session_service.list_sessions(
+                db, account=self.model, policy=ctx.state.session_policy, limit=page.limit, offset=page.offset)
+        nodes = [Session.from_model(row, current_session_id=login.session.id) for row in rows]
+        return build_connection(nodes, total=total, page=page)
+
+    @strawberry.field(description="Apps that can use the account, most recently used first.")
+    async def connected_apps(
+        self, info: Info[Context, None], first: First = None, after: After = None
+    ) -> Connection[ConnectedApp]:
+        ctx = info.context
+        ctx.require_login()
+        page = page_from(first, after)
+        async with ctx.db() as db:
+            grants, total = await grant_service.list_connected_apps(
+                db, account=self.model, limit=page.limit, offset=page.offset)
+        nodes = [ConnectedApp.from_model(grant, ctx.state.catalog) for grant in grants]
+        return build_connection(nodes, total=total, page=page)
+
+    @strawberry.field(description="Apps this account registered as a developer, newest first.")
+    async def registered_apps(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[App]:
+        ctx = info.context
+        ctx.require_login()
+        page = page_from(first, after)
+        async with ctx.db() as db:
+            apps, total = await app_service.list_registered_apps(
+                db, owner=self.model, limit=page.limit, offset=page.offset)
+        return build_connection([App.from_model(app) for app in apps], total=total, page=page)

@@ -1,0 +1,142 @@
+"""Mutations for OAuth consent, revoking apps and registering apps."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import Info
+
+from app.graphql.context import Context
+from app.graphql.errors import UserError, user_errors
+from app.graphql.ids import from_global_id
+from app.graphql.types import App
+from app.services import apps as app_service
+from app.services import grants as grant_service
+from app.services.errors import DomainError
+
+
+@strawberry.input(description="Which pending authorization request to answer.")
+class AuthorizeInput:
+    request_id: strawberry.ID = strawberry.field(description="ID of the `AuthorizationRequest`.")
+
+
+@strawberry.type(description="Result of `authorize`.")
+class AuthorizePayload:
+    redirect_uri: str | None = strawberry.field(
+        description="Send the browser here: the app's redirect URI with `code`, `state` and `iss`.")
+    user_errors: list[UserError] = strawberry.field(description="`NOT_FOUND` or `INVALID` (expired, decided).")
+
+
+@strawberry.input(description="Which pending authorization request to refuse.")
+class DenyAuthorizationInput:
+    request_id: strawberry.ID = strawberry.field(description="ID of the `AuthorizationRequest`.")
+
+
+@strawberry.type(description="Result of `denyAuthorization`.")
+class DenyAuthorizationPayload:
+    redirect_uri: str | None = strawberry.field(
+        description="Send the browser here: the app's redirect URI with `error=access_denied`, `state`, `iss`.")
+    user_errors: list[UserError] = strawberry.field(description="`NOT_FOUND` or `INVALID` (expired, decided).")
+
+
+@strawberry.input(description="Which app `revokeAccess` disconnects.")
+class RevokeAccessInput:
+    app_id: strawberry.ID = strawberry.field(description="ID of the connected `App`.")
+
+
+@strawberry.type(description="Result of `revokeAccess`.")
+class RevokeAccessPayload:
+    app: App | None = strawberry.field(description="The app that lost access; all its tokens are dead.")
+    user_errors: list[UserError] = strawberry.field(description="`NOT_FOUND` when the app is not connected.")
+
+
+@strawberry.input(description="A new OAuth app.")
+class RegisterAppInput:
+    name: str = strawberry.field(description="Name shown to people (1 to 100 characters).")
+    description: str = strawberry.field(default="", description="What the app does.")
+    website_url: str | None = strawberry.field(default=None, description="The app's website (https).")
+    icon_url: str | None = strawberry.field(default=None, description="The app's icon (https).")
+    redirect_uris: list[str] = strawberry.field(
+        description="Exact redirect URIs: absolute, no fragment, https (http only on loopback).")
+    scopes: list[str] = strawberry.field(description="Scopes the app may ask for, from `permissionCatalog`.")
+    confidential: bool = strawberry.field(
+        default=True, description="A server-side app with a client secret; false for public (PKCE-only) apps.")
+
+
+@strawberry.type(description="Result of `registerApp` and `rotateClientSecret`.")
+class RegisterAppPayload:
+    app: App | None = strawberry.field(description="The app.")
+    client_secret: str | None = strawberry.field(
+        description="The client secret, shown this once (only for confidential apps).")
+    user_errors: list[UserError] = strawberry.field(description="Which input was refused and why.")
+
+
+@strawberry.input(description="Which app gets a new client secret.")
+class RotateClientSecretInput:
+    app_id: strawberry.ID = strawberry.field(description="ID of an app you registered.")
+
+
+async def authorize(info: Info[Context, None], input: AuthorizeInput) -> AuthorizePayload:
+    ctx = info.context
+    login = ctx.require_login()
+    try:
+        async with ctx.db() as db:
+            redirect_uri = await grant_service.approve_authorization_request(
+                db, account=login.account, session_id=login.session.id,
+                request_id=from_global_id(input.request_id, "AuthorizationRequest"), settings=ctx.state.settings)
+    except DomainError as error:
+        return AuthorizePayload(redirect_uri=None, user_errors=user_errors(error))
+    return AuthorizePayload(redirect_uri=redirect_uri, user_errors=[])
+
+
+async def deny_authorization(info: Info[Context, None], input: DenyAuthorizationInput) -> DenyAuthorizationPayload:
+    ctx = info.context
+    login = ctx.require_login()
+    try:
+        async with ctx.db() as db:
+            redirect_uri = await grant_service.deny_authorization_request(
+                db, account=login.account, session_id=login.session.id,
+                request_id=from_global_id(input.request_id, "AuthorizationRequest"), settings=ctx.state.settings)
+    except DomainError as error:
+        return DenyAuthorizationPayload(redirect_uri=None, user_errors=user_errors(error))
+    return DenyAuthorizationPayload(redirect_uri=redirect_uri, user_errors=[])
+
+
+async def revoke_access(info: Info[Context, None], input: RevokeAccessInput) -> RevokeAccessPayload:
+    ctx = info.context
+    login = ctx.require_login()
+    try:
+        async with ctx.db() as db:
+            app = await grant_service.revoke_access(db, account=login.account,
+                                                    app_id=from_global_id(input.app_id, "App"))
+    except DomainError as error:
+        return RevokeAccessPayload(app=None, user_errors=user_errors(error))
+    return RevokeAccessPayload(app=App.from_model(app), user_errors=[])
+
+
+async def register_app(info: Info[Context, None], input: RegisterAppInput) -> RegisterAppPayload:
+    ctx = info.context
+    login = ctx.require_login()
+    try:
+        async with ctx.db() as db:
+            registered = await app_service.register_app(
+                db, owner=login.account, name=input.name, description=input.description,
+                website_url=input.website_url, icon_url=input.icon_url, redirect_uris=input.redirect_uris,
+                scopes=input.scopes, confidential=input.confidential, developer_name=None,
+                catalog=ctx.state.catalog)
+    except DomainError as error:
+        return RegisterAppPayload(app=None, client_secret=None, user_errors=user_errors(error))
+    return RegisterAppPayload(app=App.from_model(registered.app), client_secret=registered.client_secret,
+                              user_errors=[])
+
+
+async def rotate_client_secret(info: Info[Context, None], input: RotateClientSecretInput) -> RegisterAppPayload:
+    ctx = info.context
+    login = ctx.require_login()
+    try:
+        async with ctx.db() as db:
+            registered = await app_service.rotate_client_secret(
+                db, owner=login.account, app_id=from_global_id(input.app_id, "App"))
+    except DomainError as error:
+        return RegisterAppPayload(app=None, client_secret=None, user_errors=user_errors(error))
+    return RegisterAppPayload(app=App.from_model(registered.app), client_secret=registered.client_secret,
+                              user_errors=[])

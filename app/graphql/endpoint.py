@@ -1,0 +1,70 @@
+"""``/graphql`` over HTTP: JSON POSTs only, GraphiQL in development, a fresh context per request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from app.auth import authenticated_by_cookie, current_login
+from app.csrf import is_cross_site
+from app.graphql.context import Context
+from app.graphql.schema import schema
+from app.settings import Settings
+from app.state import app_state, request_db
+
+
+class ConsentryGraphQL(GraphQL[Context, None]):
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        assert isinstance(request, Request) and isinstance(response, Response)
+        return Context(request=request, response=response, state=app_state(request), session=request_db(request),
+                       login=await current_login(request))
+
+
+def _refusal(request: Request) -> Response | None:
+    """Refuse what a browser could be tricked into sending: non-JSON bodies and cross-site cookie requests."""
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            return JSONResponse({"errors": [{"message": "Send GraphQL requests as application/json.",
+                                             "extensions": {"code": "UNSUPPORTED_MEDIA_TYPE"}}]}, status_code=415)
+        if authenticated_by_cookie(request) and is_cross_site(request):
+            return JSONResponse({"errors": [{"message": "Cross-site requests are not allowed.",
+                                             "extensions": {"code": "FORBIDDEN"}}]}, status_code=403)
+    return None
+
+
+class _GuardedEndpoint:
+    """The GraphQL ASGI app behind the media-type and cross-site checks (a class, so Starlette passes ASGI args)."""
+
+    def __init__(self, graphql_app: ConsentryGraphQL) -> None:
+        self.graphql_app = graphql_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        refusal = _refusal(Request(scope, receive))
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self.graphql_app(scope, receive, send)
+
+
+def graphql_routes(settings: Settings) -> list[BaseRoute]:
+    graphql_app = ConsentryGraphQL(
+        schema,
+        graphql_ide=None if settings.is_production else "graphiql",
+        allow_queries_via_get=False,
+    )
+
+    return [Route("/graphql", _GuardedEndpoint(graphql_app), methods=["GET", "POST"])]
+
+
+def export_schema() -> str:
+    return schema.as_str() + "\n"
+
+
+__all__: list[Any] = ["export_schema", "graphql_routes"]

@@ -1,0 +1,105 @@
+"""Mutations for signing in and out and ending sessions."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import Info
+
+from app.auth import client_ip
+from app.graphql.account import Account
+from app.graphql.context import Context
+from app.graphql.errors import UserError, retry_after, user_errors
+from app.graphql.ids import from_global_id, node_id
+from app.graphql.types import ClientKind, Session
+from app.services import sessions as session_service
+from app.services.errors import DomainError
+
+
+@strawberry.input(description="Credentials for `login`.")
+class LoginInput:
+    username: str = strawberry.field(description="Username (any case).")
+    password: str = strawberry.field(description="Password.")
+    client_kind: ClientKind = strawberry.field(default=ClientKind.MOBILE,
+                                               description="What is signing in; shown in the sessions list.")
+
+
+@strawberry.type(description="Result of `login`.")
+class LoginPayload:
+    token: str | None = strawberry.field(description="Session token: send it as `Authorization: Bearer <token>`.")
+    session: Session | None = strawberry.field(description="The new session.")
+    account: Account | None = strawberry.field(description="The signed-in account.")
+    user_errors: list[UserError] = strawberry.field(description="Why signing in failed.")
+
+
+@strawberry.type(description="Result of `logout`.")
+class LogoutPayload:
+    user_errors: list[UserError] = strawberry.field(description="Always empty when signed in.")
+
+
+@strawberry.input(description="Which session `logoutSession` ends.")
+class LogoutSessionInput:
+    session_id: strawberry.ID = strawberry.field(description="ID of one of the account's sessions.")
+
+
+@strawberry.type(description="Result of `logoutSession`.")
+class LogoutSessionPayload:
+    session_id: strawberry.ID | None = strawberry.field(description="ID of the session that ended.")
+    user_errors: list[UserError] = strawberry.field(description="`NOT_FOUND` for unknown or other accounts' IDs.")
+
+
+@strawberry.type(description="Result of `logoutOtherSessions`.")
+class LogoutOtherSessionsPayload:
+    logged_out_count: int = strawberry.field(description="How many sessions ended.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing was done, if so.")
+
+
+async def login(info: Info[Context, None], input: LoginInput) -> LoginPayload:
+    ctx = info.context
+    try:
+        async with ctx.db() as db:
+            signed_in = await session_service.sign_in(
+                db, username=input.username, password=input.password, ip_address=client_ip(ctx.request),
+                user_agent=ctx.request.headers.get("user-agent"), client_kind=input.client_kind.value,
+            )
+    except DomainError as error:
+        if (seconds := retry_after(error)) is not None:
+            ctx.response.headers["Retry-After"] = str(seconds)
+        return LoginPayload(token=None, session=None, account=None, user_errors=user_errors(error))
+    return LoginPayload(
+        token=signed_in.token,
+        session=Session.from_model(signed_in.session, current_session_id=signed_in.session.id),
+        account=Account.from_model(signed_in.account),
+        user_errors=[],
+    )
+
+
+async def logout(info: Info[Context, None]) -> LogoutPayload:
+    ctx = info.context
+    login = ctx.require_login()
+    async with ctx.db() as db:
+        await session_service.logout_session(db, account=login.account, session_id=login.session.id,
+                                             policy=ctx.state.session_policy)
+    return LogoutPayload(user_errors=[])
+
+
+async def logout_session(info: Info[Context, None], input: LogoutSessionInput) -> LogoutSessionPayload:
+    ctx = info.context
+    login = ctx.require_login()
+    session_id = from_global_id(input.session_id, "Session")
+    try:
+        async with ctx.db() as db:
+            await session_service.logout_session(db, account=login.account, session_id=session_id,
+                                                 policy=ctx.state.session_policy)
+    except DomainError as error:
+        return LogoutSessionPayload(session_id=None, user_errors=user_errors(error))
+    assert session_id is not None
+    return LogoutSessionPayload(session_id=node_id("Session", session_id), user_errors=[])
+
+
+async def logout_other_sessions(info: Info[Context, None]) -> LogoutOtherSessionsPayload:
+    ctx = info.context
+    login = ctx.require_login()
+    async with ctx.db() as db:
+        count = await session_service.logout_other_sessions(
+            db, account=login.account, current_session_id=login.session.id, policy=ctx.state.session_policy)
+    return LogoutOtherSessionsPayload(logged_out_count=count, user_errors=[])

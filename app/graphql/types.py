@@ -1,0 +1,186 @@
+"""GraphQL object types. Built from models by ``from_model``; nothing of the tables leaks into the graph."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Generic, TypeVar
+
+import strawberry
+
+from app.graphql.ids import node_id
+from app.graphql.pagination import Page, encode_cursor
+from app.models import App as AppModel
+from app.models import AuthorizationRequest as AuthorizationRequestModel
+from app.models import LoginSession
+from app.services.permissions import Catalog, split_scopes
+from app.services.permissions import Permission as CatalogPermission
+
+T = TypeVar("T")
+
+
+@strawberry.interface(description="An object with a globally unique, opaque ID.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Opaque global ID; pass it to `node(id:)`.")
+
+
+@strawberry.enum(description="How a permission is grouped when shown to a person.")
+class PermissionKind(Enum):
+    VIEW = strawberry.enum_value("VIEW", description="Things this App can view.")
+    DO = strawberry.enum_value("DO", description="Things this App can do.")
+    STAY_CONNECTED = strawberry.enum_value(
+        "STAY_CONNECTED", description="The app stays connected (gets a refresh token) until access is revoked.")
+
+
+@strawberry.type(description="One thing an app may be allowed to see or do, in plain words.")
+class Permission:
+    scope: str = strawberry.field(description="The OAuth scope, e.g. `tweet.read`.")
+    title: str = strawberry.field(description="Short name shown to people.")
+    description: str = strawberry.field(description="What the app can see or do with it.")
+    kind: PermissionKind = strawberry.field(description="Which group the permission is shown in.")
+
+    @classmethod
+    def from_catalog(cls, permission: CatalogPermission) -> Permission:
+        return cls(scope=permission.scope, title=permission.title, description=permission.description,
+                   kind=PermissionKind(permission.kind))
+
+
+@strawberry.type(description="A permission set split the way consent and settings screens show it.")
+class PermissionGroups:
+    permissions: list[Permission] = strawberry.field(description="Every permission, in catalogue order.")
+    can_view: list[Permission] = strawberry.field(description="Things this App can view.")
+    can_do: list[Permission] = strawberry.field(description="Things this App can do.")
+
+
+def permission_groups(catalog: Catalog, scopes: str) -> PermissionGroups:
+    permissions = [Permission.from_catalog(p) for p in catalog.describe(split_scopes(scopes))]
+    return PermissionGroups(
+        permissions=permissions,
+        can_view=[p for p in permissions if p.kind is PermissionKind.VIEW],
+        can_do=[p for p in permissions if p.kind is PermissionKind.DO],
+    )
+
+
+@strawberry.type(description="Where a page of a connection starts and ends.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Items precede this page.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item on this page.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last item; pass it as `after`.")
+
+
+@strawberry.type(description="An item of a connection with its cursor.")
+class Edge(Generic[T]):
+    cursor: str = strawberry.field(description="Opaque position of this item.")
+    node: T = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of a list that can grow.")
+class Connection(Generic[T]):
+    nodes: list[T] = strawberry.field(description="The items on this page.")
+    edges: list[Edge[T]] = strawberry.field(description="The items on this page with their cursors.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+    total_count: int = strawberry.field(description="How many items there are in all pages.")
+
+
+def build_connection(items: list[T], *, total: int, page: Page) -> Connection[T]:
+    edges = [Edge(cursor=encode_cursor(page.offset + index), node=item) for index, item in enumerate(items)]
+    return Connection(
+        nodes=items,
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.offset + len(items) < total,
+            has_previous_page=page.offset > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=total,
+    )
+
+
+@strawberry.enum(description="What kind of client opened a session.")
+class ClientKind(Enum):
+    WEB = "web"
+    MOBILE = "mobile"
+    API = "api"
+
+
+@strawberry.type(description="A place where the account is signed in.")
+class Session(Node):
+    is_current: bool = strawberry.field(description="This is the session making the request (\"This device\").")
+    client_kind: ClientKind = strawberry.field(description="Browser, mobile app or API client.")
+    device: str | None = strawberry.field(description="Device, e.g. `iPhone` or `Computer`.")
+    browser: str | None = strawberry.field(description="Browser or app with its version.")
+    os: str | None = strawberry.field(description="Operating system with its version.")
+    ip_address: str | None = strawberry.field(description="IP address the session signed in from.")
+    location: str | None = strawberry.field(description="Approximate location from the IP address (country).")
+    signed_in_at: datetime = strawberry.field(description="When the person signed in.")
+    last_active_at: datetime = strawberry.field(description="Last request made with this session (to the minute).")
+
+    @classmethod
+    def from_model(cls, session: LoginSession, *, current_session_id: object) -> Session:
+        return cls(
+            id=node_id("Session", session.id),
+            is_current=session.id == current_session_id,
+            client_kind=ClientKind(session.client_kind),
+            device=session.device,
+            browser=session.browser,
+            os=session.os,
+            ip_address=session.ip_address,
+            location=session.location,
+            signed_in_at=session.signed_in_at,
+            last_active_at=session.last_active_at,
+        )
+
+
+@strawberry.type(description="A third-party application that can ask for access to accounts over OAuth 2.0.")
+class App(Node):
+    client_id: str = strawberry.field(description="The OAuth `client_id`.")
+    name: str = strawberry.field(description="Name shown to people.")
+    description: str = strawberry.field(description="What the app does, in its developer's words.")
+    website_url: str | None = strawberry.field(description="The app's website.")
+    icon_url: str | None = strawberry.field(description="The app's icon.")
+    developer_name: str | None = strawberry.field(description="Who makes the app.")
+    is_confidential: bool = strawberry.field(description="The app authenticates with a client secret.")
+    redirect_uris: list[str] = strawberry.field(description="Where authorization responses may be sent.")
+    allowed_scopes: list[str] = strawberry.field(description="Every scope the app may ask for.")
+
+    @classmethod
+    def from_model(cls, app: AppModel) -> App:
+        return cls(
+            id=node_id("App", app.id),
+            client_id=app.client_id,
+            name=app.name,
+            description=app.description,
+            website_url=app.website_url,
+            icon_url=app.icon_url,
+            developer_name=app.developer_name,
+            is_confidential=app.confidential,
+            redirect_uris=list(app.redirect_uris),
+            allowed_scopes=split_scopes(app.scopes),
+        )
+
+
+@strawberry.type(description="A pending request from an app for access to the signed-in account.")
+class AuthorizationRequest(Node):
+    app: App = strawberry.field(description="The app asking for access.")
+    permissions: list[Permission] = strawberry.field(description="Everything the app asks for.")
+    can_view: list[Permission] = strawberry.field(description="Things this App could view.")
+    can_do: list[Permission] = strawberry.field(description="Things this App could do.")
+    stays_connected: bool = strawberry.field(description="The app asks to stay connected (`offline.access`).")
+    redirect_uri: str = strawberry.field(description="Where the decision will be sent.")
+    expires_at: datetime = strawberry.field(description="When the request can no longer be answered.")
+
+    @classmethod
+    def from_model(cls, request: AuthorizationRequestModel, app: AppModel, catalog: Catalog) -> AuthorizationRequest:
+        groups = permission_groups(catalog, request.scopes)
+        return cls(
+            id=node_id("AuthorizationRequest", request.id),
+            app=App.from_model(app),
+            permissions=groups.permissions,
+            can_view=groups.can_view,
+            can_do=groups.can_do,
+            stays_connected="offline.access" in split_scopes(request.scopes),
+            redirect_uri=request.redirect_uri,
+            expires_at=request.expires_at,
+        )

@@ -1,0 +1,42 @@
+"""The ASGI application: Starlette routes for GraphQL, OAuth, pages and probes over one database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+
+from app import health
+from app.db import create_database
+from app.graphql.endpoint import graphql_routes
+from app.oauth.routes import routes as oauth_routes
+from app.services.permissions import load_catalog
+from app.settings import Settings, load_settings
+from app.state import AppState, DatabaseSessionMiddleware
+from app.web.routes import routes as web_routes
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    settings.validate()
+    state = AppState(
+        settings=settings,
+        database=create_database(settings.database_url),
+        catalog=load_catalog(settings.permission_catalog_path),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await state.database.dispose()
+
+    app = Starlette(
+        debug=False,
+        routes=[*health.routes, *graphql_routes(settings), *oauth_routes, *web_routes],
+        middleware=[Middleware(DatabaseSessionMiddleware, database=state.database)],
+        lifespan=lifespan,
+    )
+    app.state.consentry = state
+    return app

@@ -1,0 +1,113 @@
+"""OAuth 2.0 apps (clients), grants, pending authorization requests, codes and tokens.
+
+Every secret (client secret, code, access and refresh token) is stored only as a SHA-256 digest.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.models.base import timestamp, uuid_pk
+
+
+class App(SQLModel, table=True):
+    __tablename__ = "apps"
+
+    id: uuid.UUID = uuid_pk()
+    client_id: str = Field(max_length=64, unique=True, index=True)
+    client_secret_digest: str | None = Field(default=None, max_length=64)
+    name: str = Field(max_length=100)
+    description: str = Field(default="", max_length=1000)
+    website_url: str | None = Field(default=None, max_length=2000)
+    icon_url: str | None = Field(default=None, max_length=2000)
+    developer_name: str | None = Field(default=None, max_length=128)
+    owner_id: uuid.UUID | None = Field(default=None, foreign_key="accounts.id", index=True, ondelete="SET NULL")
+    redirect_uris: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scopes: str = Field(default="", max_length=2000)  # space-separated, what the app may ever ask for
+    confidential: bool = Field(default=True)
+    created_at: datetime = timestamp(default_now=True)
+
+
+class Grant(SQLModel, table=True):
+    """What one account allowed one app. One row per (account, app); revoking sets ``revoked_at``."""
+
+    __tablename__ = "grants"
+    __table_args__ = (
+        UniqueConstraint("account_id", "app_id", name="uq_grants_account_app"),
+        Index("ix_grants_account_active", "account_id", "revoked_at"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    account_id: uuid.UUID = Field(foreign_key="accounts.id", ondelete="CASCADE")
+    app_id: uuid.UUID = Field(foreign_key="apps.id", index=True, ondelete="CASCADE")
+    scopes: str = Field(default="", max_length=2000)
+    authorized_at: datetime = timestamp(default_now=True)
+    last_used_at: datetime | None = timestamp(nullable=True)
+    revoked_at: datetime | None = timestamp(nullable=True)
+
+
+class AuthorizationRequest(SQLModel, table=True):
+    """A validated ``/oauth/authorize`` request waiting for the person's decision, bound to one login session."""
+
+    __tablename__ = "authorization_requests"
+
+    id: uuid.UUID = uuid_pk()
+    session_id: uuid.UUID = Field(foreign_key="login_sessions.id", index=True, ondelete="CASCADE")
+    account_id: uuid.UUID = Field(foreign_key="accounts.id", index=True, ondelete="CASCADE")
+    app_id: uuid.UUID = Field(foreign_key="apps.id", index=True, ondelete="CASCADE")
+    redirect_uri: str = Field(max_length=2000)
+    scopes: str = Field(default="", max_length=2000)
+    state: str | None = Field(default=None, max_length=2000)
+    code_challenge: str = Field(max_length=128)
+    code_challenge_method: str = Field(default="S256", max_length=8)
+    created_at: datetime = timestamp(default_now=True)
+    expires_at: datetime = timestamp()
+    decided_at: datetime | None = timestamp(nullable=True)
+    decision: str | None = Field(default=None, max_length=16)  # approved | denied
+
+
+class AuthorizationCode(SQLModel, table=True):
+    __tablename__ = "authorization_codes"
+
+    id: uuid.UUID = uuid_pk()
+    code_digest: str = Field(max_length=64, unique=True, index=True)
+    app_id: uuid.UUID = Field(foreign_key="apps.id", index=True, ondelete="CASCADE")
+    account_id: uuid.UUID = Field(foreign_key="accounts.id", index=True, ondelete="CASCADE")
+    grant_id: uuid.UUID = Field(foreign_key="grants.id", index=True, ondelete="CASCADE")
+    redirect_uri: str = Field(max_length=2000)
+    scopes: str = Field(default="", max_length=2000)
+    code_challenge: str = Field(max_length=128)
+    code_challenge_method: str = Field(default="S256", max_length=8)
+    created_at: datetime = timestamp(default_now=True)
+    expires_at: datetime = timestamp()
+    used_at: datetime | None = timestamp(nullable=True)
+
+
+class OAuthToken(SQLModel, table=True):
+    """An access token and (with ``offline.access``) its refresh token.
+
+    ``family_id`` ties every token descended from one authorization code, so reuse of a rotated refresh token can
+    revoke the whole family in one UPDATE.
+    """
+
+    __tablename__ = "oauth_tokens"
+    __table_args__ = (Index("ix_oauth_tokens_grant_live", "grant_id", "revoked_at"),)
+
+    id: uuid.UUID = uuid_pk()
+    grant_id: uuid.UUID = Field(foreign_key="grants.id", ondelete="CASCADE")
+    app_id: uuid.UUID = Field(foreign_key="apps.id", index=True, ondelete="CASCADE")
+    account_id: uuid.UUID = Field(foreign_key="accounts.id", index=True, ondelete="CASCADE")
+    family_id: uuid.UUID = Field(index=True)
+    code_id: uuid.UUID | None = Field(default=None, index=True)
+    access_digest: str = Field(max_length=64, unique=True, index=True)
+    refresh_digest: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    scopes: str = Field(default="", max_length=2000)
+    issued_at: datetime = timestamp(default_now=True)
+    access_expires_at: datetime = timestamp()
+    refresh_expires_at: datetime | None = timestamp(nullable=True)
+    refresh_used_at: datetime | None = timestamp(nullable=True)
+    revoked_at: datetime | None = timestamp(nullable=True)

@@ -1,0 +1,7 @@
+"""OAuth 2.0 routes (being written)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []

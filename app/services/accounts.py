@@ -1,0 +1,63 @@
+"""Accounts: creation and password checks."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import transaction
+from app.models import Account
+from app.services.errors import Invalid
+from app.services.passwords import hash_password, verify_password
+
+_USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+MIN_PASSWORD_LENGTH = 8
+WRONG_CREDENTIALS = "Incorrect username or password."
+
+
+def username_key(username: str) -> str:
+    return username.strip().lower()
+
+
+async def create_account(
+    db: AsyncSession, *, username: str, name: str, password: str, email: str | None = None
+) -> Account:
+    username = username.strip()
+    if not _USERNAME.match(username):
+        raise Invalid("Usernames are 3 to 32 letters, digits, '.', '_' or '-'.", field="username")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.", field="password")
+    account = Account(
+        username=username,
+        username_key=username_key(username),
+        name=name.strip() or username,
+        email=email,
+        password_hash=await hash_password(password),
+    )
+    try:
+        async with transaction(db):
+            db.add(account)
+    except IntegrityError as exc:
+        raise Invalid("That username is taken.", field="username") from exc
+    return account
+
+
+async def find_account(db: AsyncSession, *, username: str) -> Account | None:
+    return (await db.execute(select(Account).where(Account.username_key == username_key(username)))).scalar_one_or_none()
+
+
+async def check_credentials(db: AsyncSession, *, username: str, password: str) -> Account:
+    """The account for these credentials, or ``Invalid`` with one message for every kind of miss.
+
+    Unknown users still cost one argon2 verification, so timing does not tell which usernames exist.
+    """
+    account = await find_account(db, username=username)
+    matches = await verify_password(account.password_hash if account else None, password)
+    if account is None or not matches:
+        raise Invalid(WRONG_CREDENTIALS, field="password")
+    if account.is_disabled:
+        raise Invalid("This account is disabled.", field="username")
+    return account

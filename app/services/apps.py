@@ -1,0 +1,183 @@
+"""Apps (OAuth clients): registration, secret rotation and lookups.
+
+The client ID is random; a confidential app's client secret is shown once and stored only as a SHA-256 digest.
+Redirect URIs are checked here once and later matched byte for byte, so nothing loose ever reaches a redirect.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import transaction
+from app.models import Account, App
+from app.services.errors import Invalid, NotFound
+from app.services.permissions import Catalog, join_scopes, split_scopes
+from app.services.tokens import digest
+
+CLIENT_ID_BYTES = 18  # 144 bits: unguessable, and short enough to read in logs
+CLIENT_SECRET_BYTES = 32  # 256 bits
+MAX_REDIRECT_URIS = 10
+_LOOPBACK_NAMES = {"localhost"}
+
+
+@dataclass(frozen=True)
+class RegisteredApp:
+    app: App
+    client_secret: str | None  # the raw secret: only right after creation or rotation, never stored
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, *, field: str, what: str, allow_query: bool = True) -> str:
+    """An absolute https URL (http only on loopback, RFC 8252 §7.3) without fragment or credentials."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError as exc:
+        raise Invalid(f"{what} is not a valid URL.", field=field) from exc
+    if not parts.scheme or not host or len(url) > 2000 or any(c.isspace() for c in url):
+        raise Invalid(f"{what} must be an absolute URL.", field=field)
+    if parts.fragment or "#" in url:
+        raise Invalid(f"{what} must not contain a fragment.", field=field)
+    if parts.username is not None or parts.password is not None:
+        raise Invalid(f"{what} must not contain credentials.", field=field)
+    if not allow_query and parts.query:
+        raise Invalid(f"{what} must not contain a query.", field=field)
+    if parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host)):
+        return url
+    raise Invalid(f"{what} must use https (http is allowed only on 127.0.0.1, [::1] or localhost).", field=field)
+
+
+def _check_registration(
+    *, name: str, redirect_uris: list[str], scopes: list[str], website_url: str | None, icon_url: str | None,
+    catalog: Catalog,
+) -> tuple[str, list[str], list[str]]:
+    name = name.strip()
+    if not 1 <= len(name) <= 100:
+        raise Invalid("The name must be 1 to 100 characters.", field="name")
+    if not redirect_uris:
+        raise Invalid("Register at least one redirect URI.", field="redirectUris")
+    if len(redirect_uris) > MAX_REDIRECT_URIS:
+        raise Invalid(f"Register at most {MAX_REDIRECT_URIS} redirect URIs.", field="redirectUris")
+    uris = list(dict.fromkeys(check_url(u, field="redirectUris", what="Each redirect URI") for u in redirect_uris))
+    wanted = split_scopes(" ".join(scopes))
+    if not wanted:
+        raise Invalid("Choose at least one permission.", field="scopes")
+    unknown = [s for s in wanted if catalog.get(s) is None]
+    if unknown:
+        raise Invalid(f"Unknown permission(s): {', '.join(unknown)}.", field="scopes")
+    if website_url:
+        check_url(website_url, field="websiteUrl", what="The website")
+    if icon_url:
+        check_url(icon_url, field="iconUrl", what="The icon URL")
+    return name, uris, wanted
+
+
+async def register_app(
+    db: AsyncSession,
+    *,
+    owner: Account | None,
+    name: str,
+    description: str,
+    website_url: str | None,
+    icon_url: str | None,
+    redirect_uris: list[str],
+    scopes: list[str],
+    confidential: bool,
+    developer_name: str | None,
+    catalog: Catalog,
+) -> RegisteredApp:
+    name, uris, wanted = _check_registration(
+        name=name, redirect_uris=redirect_uris, scopes=scopes, website_url=website_url, icon_url=icon_url,
+        catalog=catalog,
+    )
+    if len(description) > 1000:
+        raise Invalid("The description must be at most 1000 characters.", field="description")
+    secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES) if confidential else None
+    developer = (developer_name or "").strip() or (owner.name if owner else None)
+    app = App(
+        client_id=secrets.token_urlsafe(CLIENT_ID_BYTES),
+        client_secret_digest=digest(secret) if secret else None,
+        name=name,
+        description=description.strip(),
+        website_url=website_url.strip() if website_url else None,
+        icon_url=icon_url.strip() if icon_url else None,
+        developer_name=developer[:128] if developer else None,
+        owner_id=owner.id if owner else None,
+        redirect_uris=uris,
+        scopes=join_scopes(wanted),
+        confidential=confidential,
+    )
+    async with transaction(db):
+        db.add(app)
+    return RegisteredApp(app=app, client_secret=secret)
+
+
+async def rotate_client_secret(db: AsyncSession, *, owner: Account, app_id: uuid.UUID | None) -> RegisteredApp:
+    """Replace a confidential app's secret; the old one stops working at once. Only the owner may do it."""
+    if app_id is None:
+        raise NotFound("No such app.", field="appId")
+    app = (
+        await db.execute(select(App).where(App.id == app_id, App.owner_id == owner.id, App.confidential.is_(True)))  # type: ignore[attr-defined]
+    ).scalar_one_or_none()
+    if app is None:
+        raise NotFound("No such app.", field="appId")
+    secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES)
+    async with transaction(db):
+        await db.execute(update(App).where(App.id == app.id).values(client_secret_digest=digest(secret)))  # type: ignore[arg-type]
+    app.client_secret_digest = digest(secret)
+    return RegisteredApp(app=app, client_secret=secret)
+
+
+async def list_registered_apps(
+    db: AsyncSession, *, owner: Account, limit: int, offset: int
+) -> tuple[list[App], int]:
+    """One page of the apps this developer registered, newest first, and how many there are (one statement)."""
+    total = func.count().over().label("total")
+    rows = (
+        await db.execute(
+            select(App, total)
+            .where(App.owner_id == owner.id)
+            .order_by(App.created_at.desc(), App.id.desc())  # type: ignore[attr-defined]
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    if rows:
+        return [row[0] for row in rows], int(rows[0][1])
+    if offset == 0:
+        return [], 0
+    count = await db.scalar(select(func.count()).select_from(App).where(App.owner_id == owner.id))
+    return [], int(count or 0)
+
+
+async def get_apps_by_ids(db: AsyncSession, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, App]:
+    """Apps by primary key in one SELECT (the DataLoader batch function)."""
+    if not ids:
+        return {}
+    apps = (await db.execute(select(App).where(App.id.in_(set(ids))))).scalars().all()  # type: ignore[attr-defined]
+    return {app.id: app for app in apps}
+
+
+async def find_app_by_client_id(db: AsyncSession, *, client_id: str) -> App | None:
+    if not client_id or len(client_id) > 64:
+        return None
+    return (await db.execute(select(App).where(App.client_id == client_id))).scalar_one_or_none()

@@ -1,0 +1,29 @@
+"""Opaque global IDs shared by GraphQL and the OAuth routes: urlsafe base64 of ``"Type:uuid"``, no padding."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+
+
+def to_global_id(type_name: str, id: uuid.UUID) -> str:
+    raw = f"{type_name}:{id}".encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def from_global_id(value: str, expected_type: str) -> uuid.UUID | None:
+    """The UUID inside ``value`` when it is a well-formed ID of ``expected_type``; None for anything else."""
+    if not value or len(value) > 200:
+        return None
+    try:
+        decoded = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    type_name, sep, raw_id = decoded.partition(":")
+    if not sep or type_name != expected_type:
+        return None
+    try:
+        return uuid.UUID(raw_id)
+    except ValueError:
+        return None

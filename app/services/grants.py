@@ -1,0 +1,243 @@
+"""Grants (what one account allowed one app): connected apps, revoking access, and the consent decision.
+
+A pending ``AuthorizationRequest`` is a validated ``/oauth/authorize`` call waiting for the person. It is bound to
+the login session that made it, so only that session can approve or deny it, once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import transaction
+from app.models import Account, App, AuthorizationCode, AuthorizationRequest, Grant, OAuthToken, utcnow
+from app.services.errors import Invalid, NotFound
+from app.services.oauth_tokens import add_authorization_code
+from app.services.permissions import join_scopes, split_scopes
+from app.settings import Settings
+
+
+@dataclass(frozen=True)
+class PendingAuthorization:
+    request: AuthorizationRequest
+    app: App
+
+
+def redirect_with(uri: str, params: dict[str, str | None]) -> str:
+    """``uri`` with ``params`` appended to its query (values that are None are left out)."""
+    parts = urlsplit(uri)
+    extra = urlencode({k: v for k, v in params.items() if v is not None})
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+# --- connected apps ---------------------------------------------------------------------------------------------
+
+
+def _active_grants(account: Account) -> tuple[ColumnElement[bool], ...]:
+    return (Grant.account_id == account.id, Grant.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
+
+
+async def list_connected_apps(
+    db: AsyncSession, *, account: Account, limit: int, offset: int
+) -> tuple[list[Grant], int]:
+    """One page of active grants, most recently used first, and how many there are in all (one statement)."""
+    total = func.count().over().label("total")
+    rows = (
+        await db.execute(
+            select(Grant, total)
+            .where(*_active_grants(account))
+            .order_by(func.coalesce(Grant.last_used_at, Grant.authorized_at).desc(), Grant.id)
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    if rows:
+        return [row[0] for row in rows], int(rows[0][1])
+    if offset == 0:
+        return [], 0
+    count = await db.scalar(select(func.count()).select_from(Grant).where(*_active_grants(account)))  # type: ignore[arg-type]
+    return [], int(count or 0)
+
+
+async def get_connected_app(db: AsyncSession, *, account: Account, grant_id: uuid.UUID) -> Grant:
+    grant = (
+        await db.execute(select(Grant).where(Grant.id == grant_id, *_active_grants(account)))  # type: ignore[arg-type]
+    ).scalar_one_or_none()
+    if grant is None:
+        raise NotFound("No such connected app.", field="id")
+    return grant
+
+
+async def revoke_access(db: AsyncSession, *, account: Account, app_id: uuid.UUID | None) -> App:
+    """End the account's grant to the app and kill every token and pending code of it, in one transaction.
+
+    The grant row is updated first: that is the lock order the token endpoint follows too (see oauth_tokens).
+    A concurrent revoke of the same app that got there first leaves nothing to update, which is still success.
+    """
+    if app_id is None:
+        raise NotFound("This app is not connected to your account.", field="appId")
+    row = (
+        await db.execute(
+            select(Grant, App).join(App, App.id == Grant.app_id).where(Grant.app_id == app_id, *_active_grants(account))
+        )
+    ).first()
+    if row is None:
+        raise NotFound("This app is not connected to your account.", field="appId")
+    grant, app = row
+    now = utcnow()
+    async with transaction(db):
+        await db.execute(
+            update(Grant).where(Grant.id == grant.id, Grant.revoked_at.is_(None)).values(revoked_at=now)  # type: ignore[arg-type,union-attr]
+        )
+        await db.execute(
+            update(OAuthToken)
+            .where(OAuthToken.grant_id == grant.id, OAuthToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
+            .values(revoked_at=now)
+        )
+        await db.execute(
+            update(AuthorizationCode)
+            .where(AuthorizationCode.grant_id == grant.id, AuthorizationCode.used_at.is_(None))  # type: ignore[arg-type,union-attr]
+            .values(used_at=now)
+        )
+    return app
+
+
+# --- the authorization decision ---------------------------------------------------------------------------------
+
+
+async def create_authorization_request(
+    db: AsyncSession, *, account: Account, session_id: uuid.UUID, app: App, redirect_uri: str, scopes: list[str],
+    state: str | None, code_challenge: str, code_challenge_method: str, settings: Settings,
+) -> AuthorizationRequest:
+    """Store a validated authorization request for the person to decide on (valid for a few minutes)."""
+    now = utcnow()
+    request = AuthorizationRequest(
+        session_id=session_id, account_id=account.id, app_id=app.id, redirect_uri=redirect_uri,
+        scopes=join_scopes(scopes), state=state, code_challenge=code_challenge,
+        code_challenge_method=code_challenge_method, created_at=now,
+        expires_at=now + settings.authorization_request_lifetime,
+    )
+    async with transaction(db):
+        db.add(request)
+    return request
+
+
+async def authorize_with_existing_grant(
+    db: AsyncSession, *, account: Account, app: App, redirect_uri: str, scopes: list[str], state: str | None,
+    code_challenge: str, code_challenge_method: str, settings: Settings,
+) -> str | None:
+    """The redirect URI with a fresh code when an active grant already covers every requested scope, else None."""
+    grant = (
+        await db.execute(select(Grant).where(Grant.app_id == app.id, *_active_grants(account)))  # type: ignore[arg-type]
+    ).scalar_one_or_none()
+    if grant is None or not set(scopes) <= set(split_scopes(grant.scopes)):
+        return None
+    async with transaction(db):
+        code = add_authorization_code(
+            db, grant=grant, redirect_uri=redirect_uri, scopes=join_scopes(scopes), code_challenge=code_challenge,
+            code_challenge_method=code_challenge_method, lifetime=settings.authorization_code_lifetime,
+        )
+    return redirect_with(redirect_uri, {"code": code, "state": state, "iss": settings.issuer})
+
+
+async def get_authorization_request(
+    db: AsyncSession, *, account: Account, session_id: uuid.UUID, request_id: uuid.UUID | None
+) -> PendingAuthorization:
+    """A request this session may still decide on. Another account's or session's is indistinguishable from an
+    unknown one (NotFound); an expired or decided one is Invalid."""
+    row = None
+    if request_id is not None:
+        row = (
+            await db.execute(
+                select(AuthorizationRequest, App)
+                .join(App, App.id == AuthorizationRequest.app_id)  # type: ignore[arg-type]
+                .where(AuthorizationRequest.id == request_id)
+            )
+        ).first()
+    if row is None or row[0].account_id != account.id or row[0].session_id != session_id:
+        raise NotFound("No such authorization request.", field="requestId")
+    request, app = row
+    if request.decided_at is not None:
+        raise Invalid("This authorization request was already answered.", field="requestId")
+    if request.expires_at <= utcnow():
+        raise Invalid("This authorization request has expired. Start again from the app.", field="requestId")
+    return PendingAuthorization(request=request, app=app)
+
+
+async def _decide(db: AsyncSession, *, request: AuthorizationRequest, decision: str) -> None:
+    """Mark the request decided inside the caller's transaction; a second click finds nothing left to decide."""
+    decided = await db.execute(
+        update(AuthorizationRequest)
+        .where(AuthorizationRequest.id == request.id, AuthorizationRequest.decided_at.is_(None))  # type: ignore[arg-type,union-attr]
+        .values(decided_at=utcnow(), decision=decision)
+    )
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
+        raise Invalid("This authorization request was already answered.", field="requestId")
+
+
+async def _upsert_grant(db: AsyncSession, *, request: AuthorizationRequest) -> Grant:
+    """The (account, app) grant after this approval: an active one gains the requested scopes, a revoked one
+    comes back with exactly them. The row is locked, as the token endpoint does, to serialise with revokes."""
+    now = utcnow()
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await db.execute(
+        insert(Grant)
+        .values(id=uuid.uuid4(), account_id=request.account_id, app_id=request.app_id, scopes=request.scopes,
+                authorized_at=now)
+        .on_conflict_do_nothing(index_elements=["account_id", "app_id"])
+    )
+    grant = (
+        await db.execute(
+            select(Grant)
+            .where(Grant.account_id == request.account_id, Grant.app_id == request.app_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    requested = split_scopes(request.scopes)
+    if grant.revoked_at is not None:
+        # A new connection: earlier scopes and usage belong to the access the person already took back.
+        grant.scopes, grant.last_used_at, grant.revoked_at = join_scopes(requested), None, None
+    else:
+        grant.scopes = join_scopes([*split_scopes(grant.scopes), *requested])
+    grant.authorized_at = now
+    return grant
+
+
+async def approve_authorization_request(
+    db: AsyncSession, *, account: Account, session_id: uuid.UUID, request_id: uuid.UUID | None, settings: Settings
+) -> str:
+    """Approve: decide the request, update the grant and issue a 60-second code, all in one transaction.
+    Returns the app's redirect URI carrying ``code``, ``state`` and ``iss``."""
+    pending = await get_authorization_request(db, account=account, session_id=session_id, request_id=request_id)
+    request = pending.request
+    async with transaction(db):
+        await _decide(db, request=request, decision="approved")
+        grant = await _upsert_grant(db, request=request)
+        code = add_authorization_code(
+            db, grant=grant, redirect_uri=request.redirect_uri, scopes=request.scopes,
+            code_challenge=request.code_challenge, code_challenge_method=request.code_challenge_method,
+            lifetime=settings.authorization_code_lifetime,
+        )
+    return redirect_with(request.redirect_uri, {"code": code, "state": request.state, "iss": settings.issuer})
+
+
+async def deny_authorization_request(
+    db: AsyncSession, *, account: Account, session_id: uuid.UUID, request_id: uuid.UUID | None, settings: Settings
+) -> str:
+    """Deny: decide the request and return the app's redirect URI with ``error=access_denied``, state and iss."""
+    pending = await get_authorization_request(db, account=account, session_id=session_id, request_id=request_id)
+    async with transaction(db):
+        await _decide(db, request=pending.request, decision="denied")
+    return redirect_with(
+        pending.request.redirect_uri,
+        {"error": "access_denied", "error_description": "The person declined to authorize the app.",
+         "state": pending.request.state, "iss": settings.issuer},
+    )

@@ -1,0 +1,83 @@
+"""The permission catalogue: scope → title, description and kind, loaded from data.
+
+The default mirrors X's OAuth 2.0 scopes; ``CONSENTRY_PERMISSION_CATALOG`` points at a platform's own file of the
+same shape. The same entries feed the consent page, the settings page, GraphQL and the metadata document.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from app.services.errors import Invalid
+
+DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "permissions" / "default.json"
+KINDS = ("VIEW", "DO", "STAY_CONNECTED")
+OFFLINE_ACCESS = "offline.access"
+
+
+@dataclass(frozen=True)
+class Permission:
+    scope: str
+    title: str
+    description: str
+    kind: str  # one of KINDS
+
+
+@dataclass(frozen=True)
+class Catalog:
+    permissions: tuple[Permission, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_scope", {p.scope: p for p in self.permissions})
+
+    @property
+    def scopes(self) -> list[str]:
+        return [p.scope for p in self.permissions]
+
+    def get(self, scope: str) -> Permission | None:
+        return self._by_scope.get(scope)  # type: ignore[attr-defined,no-any-return]
+
+    def describe(self, scopes: str | list[str]) -> list[Permission]:
+        """Known permissions for these scopes in catalogue order (unknown scopes are left out)."""
+        wanted = set(split_scopes(scopes) if isinstance(scopes, str) else scopes)
+        return [p for p in self.permissions if p.scope in wanted]
+
+
+def split_scopes(scopes: str | None) -> list[str]:
+    """Space-separated scope string → unique scopes in their original order."""
+    seen: dict[str, None] = {}
+    for scope in (scopes or "").split():
+        seen.setdefault(scope, None)
+    return list(seen)
+
+
+def join_scopes(scopes: list[str] | set[str]) -> str:
+    return " ".join(sorted(set(scopes)))
+
+
+def _parse(raw: dict[str, object], source: str) -> Catalog:
+    entries = raw.get("permissions")
+    if not isinstance(entries, list) or not entries:
+        raise Invalid(f"{source}: 'permissions' must be a non-empty list")
+    permissions = []
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("kind") not in KINDS:
+            raise Invalid(f"{source}: every permission needs scope, title, description and a kind in {KINDS}")
+        permissions.append(
+            Permission(
+                scope=str(entry["scope"]),
+                title=str(entry["title"]),
+                description=str(entry["description"]),
+                kind=str(entry["kind"]),
+            )
+        )
+    return Catalog(permissions=tuple(permissions))
+
+
+@lru_cache(maxsize=4)
+def load_catalog(path: str | None = None) -> Catalog:
+    source = Path(path) if path else DEFAULT_CATALOG
+    return _parse(json.loads(source.read_text(encoding="utf-8")), str(source))

@@ -1,0 +1,210 @@
+"""First-party login sessions: sign in, recognise a token, list, and log out.
+
+A session is valid while it is not revoked, has been active within the idle timeout and is younger than the
+absolute lifetime, and its account is not disabled. Every check reads stored times, so a token that was logged out
+or expired is refused on its very next request by every server process.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import transaction
+from app.models import Account, LoginSession, utcnow
+from app.services.accounts import check_credentials
+from app.services.devices import describe_location, describe_user_agent
+from app.services.errors import NotFound
+from app.services.tokens import digest, new_token
+
+# last_active_at is written at most this often per session, not on every request.
+ACTIVITY_WRITE_INTERVAL = timedelta(minutes=1)
+CLIENT_KINDS = ("web", "mobile", "api")
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle_timeout: timedelta
+    absolute_lifetime: timedelta
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    account: Account
+    session: LoginSession
+    token: str  # the raw token: handed to the client once, never stored
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    account: Account
+    session: LoginSession
+
+
+def _active(policy: SessionPolicy, now: datetime) -> ColumnElement[bool]:
+    return and_(
+        LoginSession.revoked_at.is_(None),  # type: ignore[union-attr]
+        LoginSession.last_active_at > now - policy.idle_timeout,
+        LoginSession.signed_in_at > now - policy.absolute_lifetime,
+    )
+
+
+async def sign_in(
+    db: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    ip_address: str | None,
+    user_agent: str | None,
+    client_kind: str = "web",
+) -> SignedIn:
+    """Check the credentials and open a new session with a fresh random token (no session fixation)."""
+    account = await check_credentials(db, username=username, password=password)
+    return await open_session(
+        db, account=account, ip_address=ip_address, user_agent=user_agent, client_kind=client_kind
+    )
+
+
+async def open_session(
+    db: AsyncSession,
+    *,
+    account: Account,
+    ip_address: str | None,
+    user_agent: str | None,
+    client_kind: str = "web",
+    signed_in_at: datetime | None = None,
+) -> SignedIn:
+    token = new_token()
+    device = describe_user_agent(user_agent)
+    now = signed_in_at or utcnow()
+    session = LoginSession(
+        account_id=account.id,
+        token_digest=digest(token),
+        client_kind=client_kind if client_kind in CLIENT_KINDS else "api",
+        ip_address=ip_address,
+        user_agent=(user_agent or "")[:512] or None,
+        device=device.device,
+        browser=device.browser,
+        os=device.os,
+        location=describe_location(ip_address),
+        signed_in_at=now,
+        last_active_at=now,
+    )
+    async with transaction(db):
+        db.add(session)
+    return SignedIn(account=account, session=session, token=token)
+
+
+async def authenticate_token(db: AsyncSession, *, token: str, policy: SessionPolicy) -> Authenticated | None:
+    """The live session and account behind a raw session token, or None. One SELECT; a rare activity UPDATE."""
+    now = utcnow()
+    row = (
+        await db.execute(
+            select(LoginSession, Account)
+            .join(Account, Account.id == LoginSession.account_id)
+            .where(LoginSession.token_digest == digest(token), _active(policy, now), Account.is_disabled.is_(False))  # type: ignore[attr-defined]
+        )
+    ).first()
+    if row is None:
+        return None
+    session, account = row
+    if now - session.last_active_at >= ACTIVITY_WRITE_INTERVAL:
+        async with transaction(db):
+            await db.execute(
+                update(LoginSession)
+                .where(LoginSession.id == session.id)  # type: ignore[arg-type]
+                .values(last_active_at=now)
+            )
+        session.last_active_at = now
+    return Authenticated(account=account, session=session)
+
+
+async def list_sessions(
+    db: AsyncSession, *, account: Account, policy: SessionPolicy, limit: int, offset: int
+) -> tuple[list[LoginSession], int]:
+    """One page of live sessions, newest activity first, and how many there are in all (one statement)."""
+    now = utcnow()
+    total = func.count().over().label("total")
+    rows = (
+        await db.execute(
+            select(LoginSession, total)
+            .where(LoginSession.account_id == account.id, _active(policy, now))
+            .order_by(LoginSession.last_active_at.desc(), LoginSession.id.desc())  # type: ignore[attr-defined]
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    if rows:
+        return [row[0] for row in rows], int(rows[0][1])
+    if offset == 0:
+        return [], 0
+    count = await db.scalar(select(func.count()).select_from(LoginSession).where(
+        LoginSession.account_id == account.id, _active(policy, now)
+    ))
+    return [], int(count or 0)
+
+
+async def get_session(
+    db: AsyncSession, *, account: Account, session_id: uuid.UUID, policy: SessionPolicy
+) -> LoginSession:
+    session = (
+        await db.execute(
+            select(LoginSession).where(
+                LoginSession.id == session_id, LoginSession.account_id == account.id, _active(policy, utcnow())
+            )
+        )
+    ).scalar_one_or_none()
+    if session is None:
+        raise NotFound("No such session.", field="sessionId")
+    return session
+
+
+async def logout_session(
+    db: AsyncSession, *, account: Account, session_id: uuid.UUID | None, policy: SessionPolicy
+) -> None:
+    """End one of the account's live sessions. Another account's or an unknown session → NotFound."""
+    if session_id is None:
+        raise NotFound("No such session.", field="sessionId")
+    now = utcnow()
+    async with transaction(db):
+        result = await db.execute(
+            update(LoginSession)
+            .where(LoginSession.id == session_id, LoginSession.account_id == account.id, _active(policy, now))  # type: ignore[arg-type]
+            .values(revoked_at=now, revoked_reason="logged_out")
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise NotFound("No such session.", field="sessionId")
+
+
+async def logout_other_sessions(
+    db: AsyncSession, *, account: Account, current_session_id: uuid.UUID, policy: SessionPolicy
+) -> int:
+    """End every live session of the account except the current one, in one UPDATE. Returns how many ended."""
+    now = utcnow()
+    async with transaction(db):
+        result = await db.execute(
+            update(LoginSession)
+            .where(
+                LoginSession.account_id == account.id,  # type: ignore[arg-type]
+                LoginSession.id != current_session_id,  # type: ignore[arg-type]
+                _active(policy, now),
+            )
+            .values(revoked_at=now, revoked_reason="logged_out_by_other")
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def end_all_sessions(db: AsyncSession, *, account_id: uuid.UUID, reason: str) -> int:
+    """End every session of an account (used when it is disabled)."""
+    now = utcnow()
+    async with transaction(db):
+        result = await db.execute(
+            update(LoginSession)
+            .where(LoginSession.account_id == account_id, LoginSession.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
+            .values(revoked_at=now, revoked_reason=reason)
+        )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,96 @@
+"""One settings object, read from ``CONSENTRY_*`` environment variables.
+
+Defaults are safe for development on a laptop; production refuses to start without a real secret key and an
+HTTPS issuer, so a forgotten variable fails loudly instead of running insecurely.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment describes a configuration we refuse to run with."""
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"CONSENTRY_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"CONSENTRY_{name} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///./consentry.db"
+    secret_key: str = DEV_SECRET_KEY
+    environment: str = "development"
+    base_url: str = "http://127.0.0.1:8000"
+    session_idle_timeout: timedelta = timedelta(days=14)
+    session_absolute_lifetime: timedelta = timedelta(days=90)
+    access_token_lifetime: timedelta = timedelta(hours=2)
+    refresh_token_lifetime: timedelta = timedelta(days=90)
+    authorization_code_lifetime: timedelta = timedelta(seconds=60)
+    authorization_request_lifetime: timedelta = timedelta(minutes=10)
+    permission_catalog_path: str | None = None
+    redis_url: str | None = None
+    login_attempts_per_account: str = "10/15 minutes"
+    login_attempts_per_ip: str = "50/15 minutes"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def issuer(self) -> str:
+        """RFC 8414 / RFC 9207 issuer identifier: the public base URL without a trailing slash."""
+        return self.base_url.rstrip("/")
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def session_cookie_name(self) -> str:
+        # The __Host- prefix pins the cookie to this host, path / and Secure; browsers refuse it over plain http.
+        return "__Host-consentry_session" if self.cookie_secure else "consentry_session"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def validate(self) -> None:
+        if self.environment not in ("development", "production"):
+            raise ConfigurationError("CONSENTRY_ENVIRONMENT must be 'development' or 'production'")
+        if self.is_production:
+            if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+                raise ConfigurationError("production needs CONSENTRY_SECRET_KEY of at least 32 characters")
+            if not self.base_url.startswith("https://"):
+                raise ConfigurationError("production needs an https:// CONSENTRY_BASE_URL (the OAuth issuer)")
+
+
+def load_settings() -> Settings:
+    """Read the environment once; the app keeps the result for its lifetime."""
+    settings = Settings(
+        database_url=_env("DATABASE_URL", Settings.database_url),
+        secret_key=_env("SECRET_KEY", DEV_SECRET_KEY),
+        environment=_env("ENVIRONMENT", "development"),
+        base_url=_env("BASE_URL", Settings.base_url),
+        session_idle_timeout=timedelta(minutes=_env_int("SESSION_IDLE_MINUTES", 14 * 24 * 60)),
+        session_absolute_lifetime=timedelta(hours=_env_int("SESSION_LIFETIME_HOURS", 90 * 24)),
+        access_token_lifetime=timedelta(seconds=_env_int("ACCESS_TOKEN_SECONDS", 7200)),
+        refresh_token_lifetime=timedelta(days=_env_int("REFRESH_TOKEN_DAYS", 90)),
+        permission_catalog_path=os.environ.get("CONSENTRY_PERMISSION_CATALOG") or None,
+        redis_url=os.environ.get("CONSENTRY_REDIS_URL") or None,
+    )
+    settings.validate()
+    return settings

@@ -1,0 +1,19 @@
+"""Browser pages and their static files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from app.web import signin
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+routes: list[BaseRoute] = [
+    Route("/login", signin.login_page, methods=["GET"]),
+    Route("/login", signin.login_submit, methods=["POST"]),
+    Route("/logout", signin.logout_submit, methods=["POST"]),
+    Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
+]

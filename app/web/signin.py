@@ -1,0 +1,84 @@
+"""``/login`` and ``/logout``: the browser's way to open and end a first-party session (a cookie)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from app.auth import client_ip, current_login, session_cookie
+from app.csrf import is_cross_site
+from app.services import sessions as session_service
+from app.services.errors import DomainError, RateLimited
+from app.state import app_state, request_db
+from app.web.templating import PAGE_SECURITY_HEADERS, templates
+
+DEFAULT_NEXT = "/settings"
+
+
+def safe_next(value: str | None) -> str:
+    """Only same-origin paths: anything with a scheme, a host or a protocol-relative form becomes /settings."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return DEFAULT_NEXT
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or any(ord(ch) < 32 for ch in value):
+        return DEFAULT_NEXT
+    return value
+
+
+def _page(request: Request, *, next_url: str, error: str | None = None, username: str = "",
+          status_code: int = 200) -> Response:
+    response = templates.TemplateResponse(
+        request, "login.html", {"next": next_url, "error": error, "username": username, "viewer": None},
+        status_code=status_code, headers=PAGE_SECURITY_HEADERS)
+    return response
+
+
+async def login_page(request: Request) -> Response:
+    next_url = safe_next(request.query_params.get("next"))
+    if await current_login(request):
+        return RedirectResponse(next_url, status_code=303)
+    return _page(request, next_url=next_url)
+
+
+async def login_submit(request: Request) -> Response:
+    if is_cross_site(request):
+        return Response("Cross-site sign-in is not allowed.", status_code=403, media_type="text/plain")
+    form = await request.form()
+    next_url = safe_next(str(form.get("next") or ""))
+    username = str(form.get("username") or "")
+    password = str(form.get("password") or "")
+    if not username or not password:
+        return _page(request, next_url=next_url, username=username, error="Enter your username and password.",
+                     status_code=400)
+    try:
+        signed_in = await session_service.sign_in(
+            request_db(request), username=username, password=password, ip_address=client_ip(request),
+            user_agent=request.headers.get("user-agent"), client_kind="web")
+    except RateLimited as error:
+        response = _page(request, next_url=next_url, username=username, error=error.message, status_code=429)
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
+    except DomainError as error:
+        return _page(request, next_url=next_url, username=username, error=error.message, status_code=401)
+    settings = app_state(request).settings
+    response = RedirectResponse(next_url, status_code=303)
+    response.set_cookie(
+        settings.session_cookie_name, signed_in.token, httponly=True, samesite="lax", secure=settings.cookie_secure,
+        path="/", max_age=int(settings.session_absolute_lifetime.total_seconds()))
+    return response
+
+
+async def logout_submit(request: Request) -> Response:
+    if is_cross_site(request):
+        return Response("Cross-site sign-out is not allowed.", status_code=403, media_type="text/plain")
+    login = await current_login(request)
+    if login is not None and session_cookie(request):
+        await session_service.logout_session(request_db(request), account=login.account,
+                                             session_id=login.session.id, policy=app_state(request).session_policy)
+    settings = app_state(request).settings
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(settings.session_cookie_name, path="/", secure=settings.cookie_secure, httponly=True,
+                           samesite="lax")
+    return response

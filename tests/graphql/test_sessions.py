@@ -1,0 +1,154 @@
+"""Sessions half of the GraphQL API: login, listing sessions, logging out one or all others."""
+
+from __future__ import annotations
+
+import httpx
+from starlette.applications import Starlette
+
+from tests.conftest import client_for
+from tests.factories import (
+    ANDROID_UA, IPHONE_UA, LOGIN, MAC_FIREFOX_UA, PASSWORD, WINDOWS_CHROME_UA, graphql, graphql_data, login,
+    make_account,
+)
+
+SESSIONS = """
+{ viewer { username sessions { totalCount nodes { id isCurrent device browser os ipAddress location } } } }
+"""
+LOGOUT_OTHERS = "mutation { logoutOtherSessions { loggedOutCount userErrors { code } } }"
+LOGOUT_SESSION = """
+mutation($id: ID!) { logoutSession(input: {sessionId: $id}) { sessionId userErrors { message field code } } }
+"""
+
+
+async def _sign_in_from(app: Starlette, ip: str, user_agent: str, username: str = "alice") -> str:
+    async with client_for(app, ip=ip, user_agent=user_agent) as http:
+        return await login(http, username)
+
+
+async def test_three_sign_ins_list_three_sessions_with_devices_and_one_current(app: Starlette) -> None:
+    await make_account(app)
+    await _sign_in_from(app, "81.2.69.160", IPHONE_UA)
+    await _sign_in_from(app, "8.8.8.8", WINDOWS_CHROME_UA)
+    token = await _sign_in_from(app, "127.0.0.1", MAC_FIREFOX_UA)
+
+    async with client_for(app, user_agent=MAC_FIREFOX_UA) as http:
+        data = await graphql_data(http, SESSIONS, token=token)
+
+    sessions = data["viewer"]["sessions"]
+    assert sessions["totalCount"] == 3
+    described = sorted((s["device"], s["browser"], s["os"], s["ipAddress"], s["location"], s["isCurrent"])
+                       for s in sessions["nodes"])
+    assert described == [
+        ("Computer", "Chrome 126", "Windows 10", "8.8.8.8", "United States", False),
+        ("Mac", "Firefox 127", "Mac OS X 14.5", "127.0.0.1", "Local network", True),
+        ("iPhone", "Mobile Safari 17.5", "iOS 17.5", "81.2.69.160", "United Kingdom", False),
+    ]
+    # Newest activity first: the session that signed in last is on top.
+    assert sessions["nodes"][0]["isCurrent"] is True
+
+
+async def test_logout_other_sessions_ends_the_others_and_keeps_the_current(app: Starlette) -> None:
+    await make_account(app)
+    first = await _sign_in_from(app, "81.2.69.160", IPHONE_UA)
+    second = await _sign_in_from(app, "8.8.8.8", WINDOWS_CHROME_UA)
+    current = await _sign_in_from(app, "1.1.1.1", ANDROID_UA)
+
+    async with client_for(app) as http:
+        data = await graphql_data(http, LOGOUT_OTHERS, token=current)
+        assert data == {"logoutOtherSessions": {"loggedOutCount": 2, "userErrors": []}}
+
+        for dead in (first, second):
+            body = await graphql(http, "{ viewer { username } }", token=dead)
+            assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        still = await graphql_data(http, SESSIONS, token=current)
+    assert still["viewer"]["sessions"]["totalCount"] == 1
+    assert still["viewer"]["sessions"]["nodes"][0]["isCurrent"] is True
+
+
+async def test_logout_session_ends_exactly_that_session(app: Starlette) -> None:
+    await make_account(app)
+    phone = await _sign_in_from(app, "81.2.69.160", IPHONE_UA)
+    laptop = await _sign_in_from(app, "8.8.8.8", WINDOWS_CHROME_UA)
+    async with client_for(app) as http:
+        listed = await graphql_data(http, SESSIONS, token=laptop)
+        phone_id = next(s["id"] for s in listed["viewer"]["sessions"]["nodes"] if not s["isCurrent"])
+
+        data = await graphql_data(http, LOGOUT_SESSION, {"id": phone_id}, token=laptop)
+        assert data == {"logoutSession": {"sessionId": phone_id, "userErrors": []}}
+
+        refused = await graphql(http, "{ viewer { username } }", token=phone)
+        assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert (await graphql_data(http, "{ viewer { username } }", token=laptop)) == {"viewer": {"username": "alice"}}
+        again = await graphql_data(http, LOGOUT_SESSION, {"id": phone_id}, token=laptop)
+    assert again["logoutSession"]["userErrors"][0]["code"] == "NOT_FOUND"
+
+
+async def test_account_cannot_log_out_another_accounts_session(app: Starlette) -> None:
+    await make_account(app, "alice")
+    await make_account(app, "bob")
+    bob = await _sign_in_from(app, "8.8.8.8", WINDOWS_CHROME_UA, "bob")
+    alice = await _sign_in_from(app, "81.2.69.160", IPHONE_UA, "alice")
+    async with client_for(app) as http:
+        bob_sessions = await graphql_data(http, SESSIONS, token=bob)
+        bob_session_id = bob_sessions["viewer"]["sessions"]["nodes"][0]["id"]
+
+        attempt = await graphql_data(http, LOGOUT_SESSION, {"id": bob_session_id}, token=alice)
+        assert attempt == {"logoutSession": {"sessionId": None, "userErrors": [
+            {"message": "No such session.", "field": "sessionId", "code": "NOT_FOUND"}]}}
+        node = await graphql_data(http, "query($id: ID!) { node(id: $id) { id } }", {"id": bob_session_id},
+                                  token=alice)
+        assert node == {"node": None}
+        # Bob is still signed in.
+        assert (await graphql_data(http, "{ viewer { username } }", token=bob)) == {"viewer": {"username": "bob"}}
+
+
+async def test_malformed_and_unknown_session_ids_are_not_found(client: httpx.AsyncClient, app: Starlette) -> None:
+    await make_account(app)
+    token = await login(client)
+    for bad in ("garbage", "U2Vzc2lvbjpub3QtYS11dWlk", "QWNjb3VudDoxMjM0NTY3OC0xMjM0LTEyMzQtMTIzNC0xMjM0NTY3ODkwMTI"):
+        data = await graphql_data(client, LOGOUT_SESSION, {"id": bad}, token=token)
+        assert data["logoutSession"]["userErrors"][0]["code"] == "NOT_FOUND"
+
+
+async def test_wrong_password_and_unknown_user_get_the_same_answer(client: httpx.AsyncClient, app: Starlette) -> None:
+    await make_account(app)
+    wrong = await graphql_data(client, LOGIN, {"username": "alice", "password": "not the password"})
+    unknown = await graphql_data(client, LOGIN, {"username": "nobody", "password": PASSWORD})
+    assert wrong == unknown == {"login": {"token": None, "session": None, "userErrors": [
+        {"message": "Incorrect username or password.", "field": "password", "code": "INVALID"}]}}
+
+
+async def test_usernames_are_case_insensitive_at_sign_in(client: httpx.AsyncClient, app: Starlette) -> None:
+    await make_account(app, "Alice")
+    token = await login(client, "ALICE")
+    assert (await graphql_data(client, "{ viewer { username } }", token=token)) == {"viewer": {"username": "Alice"}}
+
+
+async def test_not_signed_in_is_a_top_level_unauthenticated_error(client: httpx.AsyncClient) -> None:
+    body = await graphql(client, "{ viewer { username } }")
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    body = await graphql(client, LOGOUT_OTHERS, token="not-a-session-token")
+    assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+
+
+async def test_logout_ends_the_current_session(client: httpx.AsyncClient, app: Starlette) -> None:
+    await make_account(app)
+    token = await login(client)
+    data = await graphql_data(client, "mutation { logout { userErrors { code } } }", token=token)
+    assert data == {"logout": {"userErrors": []}}
+    body = await graphql(client, "{ viewer { username } }", token=token)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_sessions_paginate_with_cursors(client: httpx.AsyncClient, app: Starlette) -> None:
+    await make_account(app)
+    tokens = [await _sign_in_from(app, "8.8.8.8", WINDOWS_CHROME_UA) for _ in range(3)]
+    query = """query($after: String) { viewer { sessions(first: 2, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } nodes { id } } } }"""
+    first = (await graphql_data(client, query, token=tokens[0]))["viewer"]["sessions"]
+    assert (first["totalCount"], len(first["nodes"]), first["pageInfo"]["hasNextPage"]) == (3, 2, True)
+    second = (await graphql_data(client, query, {"after": first["pageInfo"]["endCursor"]},
+                                 token=tokens[0]))["viewer"]["sessions"]
+    assert (len(second["nodes"]), second["pageInfo"]["hasNextPage"]) == (1, False)
+    assert {n["id"] for n in first["nodes"]}.isdisjoint({n["id"] for n in second["nodes"]})
