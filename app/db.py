@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
@@ -65,10 +66,18 @@ class Database:
         self.sync_engine.dispose()
 
 
-def create_database(database_url: str) -> Database:
+def create_database(database_url: str, *, pooled: bool = True) -> Database:
+    """Engines for one database. ``pooled=False`` opens a connection per checkout: for running behind an external
+    pooler (PgBouncer), and for sharing one app between event loops (a test process and a live server thread)."""
     async_url, sync_url = _driver_urls(database_url)
     is_sqlite = async_url.startswith("sqlite")
-    engine_args: dict[str, Any] = {} if is_sqlite else {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    engine_args: dict[str, Any]
+    if not pooled:
+        engine_args = {"poolclass": NullPool}
+    elif is_sqlite:
+        engine_args = {}
+    else:
+        engine_args = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
     async_engine = create_async_engine(async_url, **engine_args)
     sync_engine = create_engine(sync_url, **engine_args)
     if is_sqlite:

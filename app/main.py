@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings.validate()
     state = AppState(
         settings=settings,
-        database=create_database(settings.database_url),
+        database=create_database(settings.database_url, pooled=settings.database_pooling),
         catalog=load_catalog(settings.permission_catalog_path),
     )
 

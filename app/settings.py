@@ -32,6 +32,7 @@ def _env_int(name: str, default: int) -> int:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///./consentry.db"
+    database_pooling: bool = True
     secret_key: str = DEV_SECRET_KEY
     environment: str = "development"
     base_url: str = "http://127.0.0.1:8000"
@@ -82,6 +83,7 @@ def load_settings() -> Settings:
     """Read the environment once; the app keeps the result for its lifetime."""
     settings = Settings(
         database_url=_env("DATABASE_URL", Settings.database_url),
+        database_pooling=_env("DATABASE_POOLING", "on").lower() not in ("off", "false", "0", "no"),
         secret_key=_env("SECRET_KEY", DEV_SECRET_KEY),
         environment=_env("ENVIRONMENT", "development"),
         base_url=_env("BASE_URL", Settings.base_url),

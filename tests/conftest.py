@@ -128,7 +128,8 @@ class LiveServer:
     def __init__(self, settings: Settings) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.settings = settings.with_overrides(base_url=self.url)
+        # Unpooled, so the test's event loop and the server thread's loop can both use the app's database.
+        self.settings = settings.with_overrides(base_url=self.url, database_pooling=False)
         self.app = create_app(self.settings)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)

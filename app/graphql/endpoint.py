@@ -14,7 +14,7 @@ from strawberry.asgi import GraphQL
 from app.auth import authenticated_by_cookie, current_login
 from app.csrf import is_cross_site
 from app.graphql.context import Context
-from app.graphql.schema import schema
+from app.graphql.schema import build_schema
 from app.settings import Settings
 from app.state import app_state, request_db
 
@@ -55,7 +55,7 @@ class _GuardedEndpoint:
 
 def graphql_routes(settings: Settings) -> list[BaseRoute]:
     graphql_app = ConsentryGraphQL(
-        schema,
+        build_schema(settings),
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=False,
     )
@@ -64,7 +64,8 @@ def graphql_routes(settings: Settings) -> list[BaseRoute]:
 
 
 def export_schema() -> str:
-    return schema.as_str() + "\n"
+    """The SDL of the development profile (profiles differ in extensions, never in types)."""
+    return build_schema(Settings()).as_str() + "\n"
 
 
 __all__: list[Any] = ["export_schema", "graphql_routes"]

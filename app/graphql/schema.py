@@ -10,9 +10,12 @@ from app.graphql.account import Account, ConnectedApp
 from app.graphql.context import Context
 from app.graphql.ids import from_global_id
 from app.graphql.node import resolve_node
+from app.graphql.performance import performance_extensions
+from app.graphql.security import security_extensions
 from app.graphql.types import AuthorizationRequest, Node, Permission
 from app.services import grants as grant_service
 from app.services.errors import DomainError
+from app.settings import Settings
 
 
 @strawberry.type(description="Read the signed-in account, its apps and sessions, and pending consents.")
@@ -63,4 +66,11 @@ class Mutation:
         app_mutations.rotate_client_secret, description="Replace a confidential app's client secret.")
 
 
-schema = strawberry.Schema(query=Query, mutation=Mutation, types=[ConnectedApp])
+def build_schema(settings: Settings) -> strawberry.Schema:
+    """The schema with the extensions and validation rules of this deployment's profile."""
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[ConnectedApp],
+        extensions=[*security_extensions(settings), *performance_extensions(settings)],
+    )

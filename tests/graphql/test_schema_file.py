@@ -19,7 +19,10 @@ def test_committed_schema_matches_the_code() -> None:
 def test_every_type_and_field_has_a_description() -> None:
     from graphql import GraphQLObjectType
 
-    from app.graphql.schema import schema
+    from app.graphql.schema import build_schema
+    from app.settings import Settings
+
+    schema = build_schema(Settings())
 
     missing = []
     for name, graphql_type in schema._schema.type_map.items():

@@ -1,0 +1,85 @@
+"""The command line, run as an operator would: a real process against a real database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import client_for
+from tests.factories import graphql_data, login
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(settings: Settings, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, "CONSENTRY_DATABASE_URL": settings.database_url, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "app", *args], cwd=ROOT, env=full_env, capture_output=True,
+                          text=True, timeout=120)
+
+
+async def test_create_user_then_sign_in(settings: Settings) -> None:
+    result = _run(settings, "create-user", "carol", "--name", "Carol C", env={"CONSENTRY_NEW_PASSWORD": "s3cret-pass"})
+    assert result.returncode == 0, result.stderr
+    assert "Created account @carol." in result.stdout
+    duplicate = _run(settings, "create-user", "CAROL", env={"CONSENTRY_NEW_PASSWORD": "s3cret-pass"})
+    assert duplicate.returncode == 1 and "That username is taken." in duplicate.stderr
+
+    app = create_app(settings)
+    async with client_for(app) as http:
+        token = await login(http, "carol", "s3cret-pass")
+        assert await graphql_data(http, "{ viewer { username name } }", token=token) == {
+            "viewer": {"username": "carol", "name": "Carol C"}}
+    await app.state.consentry.database.dispose()
+
+
+async def test_seed_demo_once_gives_sessions_and_connected_apps(settings: Settings) -> None:
+    first = _run(settings, "seed-demo", "--if-empty")
+    assert first.returncode == 0, first.stderr
+    assert "Sign in as 'demo' with password 'consentry-demo'" in first.stdout
+    again = _run(settings, "seed-demo", "--if-empty")
+    assert "already there" in again.stdout
+
+    app = create_app(settings)
+    async with client_for(app) as http:
+        token = await login(http, "demo", "consentry-demo")
+        data = await graphql_data(http, """{ viewer { sessions { totalCount nodes { location } }
+            connectedApps { totalCount nodes { app { name } canView { scope } canDo { scope } staysConnected } } } }""",
+            token=token)
+    await app.state.consentry.database.dispose()
+    sessions = data["viewer"]["sessions"]
+    assert sessions["totalCount"] == 5  # four seeded devices and this sign-in
+    assert {"United Kingdom", "United States", "Brazil"} <= {s["location"] for s in sessions["nodes"]}
+    apps = {node["app"]["name"]: node for node in data["viewer"]["connectedApps"]["nodes"]}
+    assert set(apps) == {"Postwise Reader", "Buffered", "Inbox Zero for DMs"}
+    assert apps["Postwise Reader"]["canDo"] == []
+    assert apps["Buffered"]["staysConnected"] is True
+    assert {"dm.read"} <= {p["scope"] for p in apps["Inbox Zero for DMs"]["canView"]}
+
+
+def test_export_schema_prints_the_sdl(settings: Settings) -> None:
+    result = _run(settings, "export-schema")
+    assert result.returncode == 0
+    assert "type Query" in result.stdout and "logoutOtherSessions" in result.stdout
+
+
+def test_production_refuses_the_development_secret(settings: Settings) -> None:
+    result = _run(settings, "migrate", env={"CONSENTRY_ENVIRONMENT": "production",
+                                            "CONSENTRY_BASE_URL": "https://accounts.example"})
+    assert result.returncode == 2
+    assert "CONSENTRY_SECRET_KEY" in result.stderr
+    insecure = _run(settings, "migrate", env={"CONSENTRY_ENVIRONMENT": "production",
+                                              "CONSENTRY_SECRET_KEY": "x" * 40,
+                                              "CONSENTRY_BASE_URL": "http://accounts.example"})
+    assert insecure.returncode == 2 and "https" in insecure.stderr
+
+
+async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ok"
