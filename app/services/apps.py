@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import transaction
-from app.models import Account, App
+from app.models import Account, App, Grant
 from app.services.errors import Invalid, NotFound
 from app.services.permissions import Catalog, join_scopes, split_scopes
 from app.services.tokens import digest
@@ -181,3 +181,15 @@ async def find_app_by_client_id(db: AsyncSession, *, client_id: str) -> App | No
     if not client_id or len(client_id) > 64:
         return None
     return (await db.execute(select(App).where(App.client_id == client_id))).scalar_one_or_none()
+
+
+async def get_visible_app(db: AsyncSession, *, account: Account, app_id: uuid.UUID) -> App:
+    """An app the account may look up by ID: one it registered or one connected to it; else NotFound."""
+    connected = select(Grant.id).where(Grant.app_id == App.id, Grant.account_id == account.id,
+                                       Grant.revoked_at.is_(None))  # type: ignore[union-attr]
+    app = (await db.execute(
+        select(App).where(App.id == app_id, (App.owner_id == account.id) | connected.exists())
+    )).scalar_one_or_none()
+    if app is None:
+        raise NotFound("No such app.", field="id")
+    return app
