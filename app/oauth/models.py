@@ -5,7 +5,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 
 from app.models import App, AuthorizationCode, OAuthToken, utcnow
-from app.services.oauth_tokens import TokenView
+from app.oauth.storage import TokenView
 from app.services.permissions import join_scopes, split_scopes
 from app.services.tokens import digest_matches
 

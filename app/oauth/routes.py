@@ -1,7 +1,50 @@
-"""OAuth 2.0 routes (being written)."""
+"""OAuth 2.0 routes: authorization, consent, token, revocation, introspection, metadata and the resource API.
+
+Database trouble on any of them becomes a 503 ``temporarily_unavailable`` in app.faults.DatabaseFaultMiddleware.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
-routes: list[BaseRoute] = []
+from app.oauth import api, authorize, consent, metadata
+from app.oauth.requests import RequestSnapshot
+from app.oauth.server import ConsentryAuthorizationServer, run_authlib
+
+
+def _token(server: ConsentryAuthorizationServer, snapshot: RequestSnapshot) -> Response:
+    return server.create_token_response(snapshot)  # type: ignore[no-any-return]
+
+
+def _revoke(server: ConsentryAuthorizationServer, snapshot: RequestSnapshot) -> Response:
+    return server.create_endpoint_response("revocation", snapshot)  # type: ignore[no-any-return]
+
+
+def _introspect(server: ConsentryAuthorizationServer, snapshot: RequestSnapshot) -> Response:
+    return server.create_endpoint_response("introspection", snapshot)  # type: ignore[no-any-return]
+
+
+async def token(request: Request) -> Response:
+    return await run_authlib(request, _token)
+
+
+async def revoke(request: Request) -> Response:
+    return await run_authlib(request, _revoke)
+
+
+async def introspect(request: Request) -> Response:
+    return await run_authlib(request, _introspect)
+
+
+routes: list[BaseRoute] = [
+    Route("/oauth/authorize", authorize.authorize, methods=["GET"]),
+    Route("/oauth/consent", consent.consent_form, methods=["GET"]),
+    Route("/oauth/consent", consent.consent_decision, methods=["POST"]),
+    Route("/oauth/token", token, methods=["POST"]),
+    Route("/oauth/revoke", revoke, methods=["POST"]),
+    Route("/oauth/introspect", introspect, methods=["POST"]),
+    Route("/.well-known/oauth-authorization-server", metadata.metadata, methods=["GET"]),
+    Route("/api/v1/me", api.me, methods=["GET"]),
+]

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db import transaction
 from app.models import Account, App, AuthorizationCode, AuthorizationRequest, Grant, OAuthToken, utcnow
@@ -41,7 +42,7 @@ def redirect_with(uri: str, params: dict[str, str | None]) -> str:
 
 
 def _active_grants(account: Account) -> tuple[ColumnElement[bool], ...]:
-    return (Grant.account_id == account.id, Grant.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
+    return (col(Grant.account_id) == account.id, col(Grant.revoked_at).is_(None))
 
 
 async def list_connected_apps(
@@ -53,7 +54,7 @@ async def list_connected_apps(
         await db.execute(
             select(Grant, total)
             .where(*_active_grants(account))
-            .order_by(func.coalesce(Grant.last_used_at, Grant.authorized_at).desc(), Grant.id)
+            .order_by(func.coalesce(Grant.last_used_at, Grant.authorized_at).desc(), col(Grant.id))
             .limit(limit)
             .offset(offset)
         )
@@ -62,7 +63,7 @@ async def list_connected_apps(
         return [row[0] for row in rows], int(rows[0][1])
     if offset == 0:
         return [], 0
-    count = await db.scalar(select(func.count()).select_from(Grant).where(*_active_grants(account)))  # type: ignore[arg-type]
+    count = await db.scalar(select(func.count()).select_from(Grant).where(*_active_grants(account)))
     return [], int(count or 0)
 
 
@@ -78,14 +79,17 @@ async def get_connected_app(db: AsyncSession, *, account: Account, grant_id: uui
 async def revoke_access(db: AsyncSession, *, account: Account, app_id: uuid.UUID | None) -> App:
     """End the account's grant to the app and kill every token and pending code of it, in one transaction.
 
-    The grant row is updated first: that is the lock order the token endpoint follows too (see oauth_tokens).
-    A concurrent revoke of the same app that got there first leaves nothing to update, which is still success.
+    The grant row is updated first: that is the lock order the token endpoint follows too (app.oauth.storage).
+    A concurrent revoke of the same app that got there first leaves nothing to update, which is still success:
+    so the grant is looked up whether or not it is still active (revoking is idempotent), and only an app this
+    account never connected is ``NotFound``.
     """
     if app_id is None:
         raise NotFound("This app is not connected to your account.", field="appId")
     row = (
         await db.execute(
-            select(Grant, App).join(App, App.id == Grant.app_id).where(Grant.app_id == app_id, *_active_grants(account))
+            select(Grant, App).join(App, App.id == Grant.app_id).where(Grant.app_id == app_id,
+                                                                        col(Grant.account_id) == account.id)
         )
     ).first()
     if row is None:

@@ -1,43 +1,25 @@
-"""Authorization codes, access and refresh tokens: issuing, redeeming, rotating, revoking, recognising.
+"""Authorization codes and access tokens on the async side: issuing codes after consent, and recognising access
+tokens at the resource API.
 
-The token endpoint runs inside Authlib, which is synchronous, so the functions it calls take a sync ``Session`` and
-own their transaction. Lock order everywhere is "grant row first": a redemption or refresh locks its grant
-(``SELECT ... FOR UPDATE``) before writing, and ``revoke_access`` updates the grant before the tokens, so a revoke
-racing a refresh either waits for the new token and kills it, or makes the refresh fail (no live token survives).
-On SQLite writers are serialised by the database lock and every write below is conditional, which gives the same
-outcome.
+The token endpoint's side (redeeming codes, rotating refresh tokens, revocation) runs in Authlib's worker thread
+and lives in ``app.oauth.storage``.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from app.db import transaction
-from app.models import Account, App, AuthorizationCode, Grant, OAuthToken, utcnow
-from app.services.errors import Invalid
+from app.models import Account, AuthorizationCode, Grant, OAuthToken, utcnow
 from app.services.permissions import split_scopes
 from app.services.tokens import digest, new_token
 
 # Grant.last_used_at is written at most this often per grant, not on every API call.
 LAST_USED_WRITE_INTERVAL = timedelta(minutes=1)
-ACCESS_TOKEN, REFRESH_TOKEN = "access_token", "refresh_token"
-
-
-@dataclass(frozen=True)
-class NewTokens:
-    """Raw token values produced for one token response; only their digests are stored."""
-
-    access_token: str
-    refresh_token: str | None
-    scopes: str
-    access_lifetime: timedelta
-    refresh_lifetime: timedelta
 
 
 @dataclass(frozen=True)
@@ -53,28 +35,6 @@ class AccessContext:
         return frozenset(split_scopes(self.token.scopes))
 
 
-@dataclass(frozen=True)
-class TokenView:
-    """A token found by its raw value, for revocation and introspection."""
-
-    row: OAuthToken
-    kind: str  # ACCESS_TOKEN | REFRESH_TOKEN
-    account: Account
-    app: App
-    grant_live: bool
-
-    @property
-    def expires_at(self) -> datetime | None:
-        return self.row.access_expires_at if self.kind == ACCESS_TOKEN else self.row.refresh_expires_at
-
-    def is_active(self, now: datetime) -> bool:
-        if self.row.revoked_at is not None or not self.grant_live or self.account.is_disabled:
-            return False
-        if self.kind == REFRESH_TOKEN and self.row.refresh_used_at is not None:
-            return False
-        return self.expires_at is not None and self.expires_at > now
-
-
 def add_authorization_code(
     db: AsyncSession, *, grant: Grant, redirect_uri: str, scopes: str, code_challenge: str,
     code_challenge_method: str, lifetime: timedelta,
@@ -88,160 +48,6 @@ def add_authorization_code(
         code_challenge_method=code_challenge_method, created_at=now, expires_at=now + lifetime,
     ))
     return code
-
-
-# --- token endpoint (sync, called from Authlib's worker thread) -------------------------------------------------
-
-
-def find_live_code(session: Session, *, code: str, app_id: uuid.UUID) -> AuthorizationCode | None:
-    """The unexpired code issued to this app. A code that was already redeemed is a replay (RFC 6749 §4.1.2):
-    the tokens of its first redemption are revoked before answering None."""
-    row = session.execute(
-        select(AuthorizationCode).where(AuthorizationCode.code_digest == digest(code))
-    ).scalar_one_or_none()
-    if row is None or row.app_id != app_id:
-        return None
-    if row.used_at is not None:
-        revoke_tokens_of_code(session, code_id=row.id)
-        return None
-    return row if row.expires_at > utcnow() else None
-
-
-def _revoke_where(session: Session, *criteria: ColumnElement[bool]) -> None:
-    """One bulk UPDATE of live tokens, committed on its own."""
-    try:
-        session.execute(
-            update(OAuthToken).where(*criteria, OAuthToken.revoked_at.is_(None)).values(revoked_at=utcnow())  # type: ignore[union-attr]
-        )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-
-
-def revoke_tokens_of_code(session: Session, *, code_id: uuid.UUID) -> None:
-    _revoke_where(session, OAuthToken.code_id == code_id)  # type: ignore[arg-type]
-
-
-def revoke_family(session: Session, *, family_id: uuid.UUID) -> None:
-    """Revoke every token descended from one code (RFC 9700 §4.14.2: refresh token reuse)."""
-    _revoke_where(session, OAuthToken.family_id == family_id)  # type: ignore[arg-type]
-
-
-def _lock_live_grant(session: Session, grant_id: uuid.UUID) -> Grant | None:
-    return session.execute(
-        select(Grant)
-        .join(Account, Account.id == Grant.account_id)  # type: ignore[arg-type]
-        .where(Grant.id == grant_id, Grant.revoked_at.is_(None), Account.is_disabled.is_(False))  # type: ignore[union-attr,attr-defined]
-        .with_for_update(of=Grant)  # type: ignore[arg-type]
-    ).scalar_one_or_none()
-
-
-def _token_row(tokens: NewTokens, *, grant: Grant, family_id: uuid.UUID, code_id: uuid.UUID | None) -> OAuthToken:
-    now = utcnow()
-    return OAuthToken(
-        grant_id=grant.id, app_id=grant.app_id, account_id=grant.account_id, family_id=family_id, code_id=code_id,
-        access_digest=digest(tokens.access_token),
-        refresh_digest=digest(tokens.refresh_token) if tokens.refresh_token else None,
-        scopes=tokens.scopes, issued_at=now, access_expires_at=now + tokens.access_lifetime,
-        refresh_expires_at=now + tokens.refresh_lifetime if tokens.refresh_token else None,
-    )
-
-
-def redeem_code(session: Session, *, code: AuthorizationCode, tokens: NewTokens) -> OAuthToken:
-    """Consume the code and store its tokens in ONE transaction; ``Invalid`` when the code was consumed meanwhile
-    (its first redemption's tokens are then revoked) or the grant ended."""
-    try:
-        grant = _lock_live_grant(session, code.grant_id)
-        if grant is None:
-            raise Invalid("The person has revoked this app's access.")
-        consumed = session.execute(
-            update(AuthorizationCode)
-            .where(AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))  # type: ignore[arg-type,union-attr]
-            .values(used_at=utcnow())
-        ).rowcount  # type: ignore[attr-defined]
-        if consumed == 1:
-            row = _token_row(tokens, grant=grant, family_id=uuid.uuid4(), code_id=code.id)
-            session.add(row)
-            session.commit()
-            return row
-    except BaseException:
-        session.rollback()
-        raise
-    session.rollback()
-    revoke_tokens_of_code(session, code_id=code.id)
-    raise Invalid("The authorization code was already used.")
-
-
-def find_live_refresh_token(session: Session, *, refresh_token: str, app_id: uuid.UUID) -> OAuthToken | None:
-    """The live refresh token of this app. Presenting one that was already rotated is reuse: the whole family is
-    revoked before answering None. Another app's token is simply unknown here and left untouched."""
-    row = session.execute(
-        select(OAuthToken).where(OAuthToken.refresh_digest == digest(refresh_token))
-    ).scalar_one_or_none()
-    if row is None or row.app_id != app_id or row.revoked_at is not None:
-        return None
-    if row.refresh_used_at is not None:
-        revoke_family(session, family_id=row.family_id)
-        return None
-    return row if row.refresh_expires_at is not None and row.refresh_expires_at > utcnow() else None
-
-
-def rotate_refresh_token(session: Session, *, old: OAuthToken, tokens: NewTokens) -> OAuthToken:
-    """Retire ``old``'s refresh token and store the new tokens in one transaction. Losing a race for ``old`` counts
-    as reuse (the family is revoked): a parallel refresh cannot be told apart from a stolen token."""
-    try:
-        grant = _lock_live_grant(session, old.grant_id)
-        if grant is None:
-            raise Invalid("The person has revoked this app's access.")
-        rotated = session.execute(
-            update(OAuthToken)
-            .where(
-                OAuthToken.id == old.id,  # type: ignore[arg-type]
-                OAuthToken.refresh_used_at.is_(None),  # type: ignore[union-attr]
-                OAuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
-            )
-            .values(refresh_used_at=utcnow())
-        ).rowcount  # type: ignore[attr-defined]
-        if rotated == 1:
-            row = _token_row(tokens, grant=grant, family_id=old.family_id, code_id=old.code_id)
-            session.add(row)
-            session.commit()
-            return row
-    except BaseException:
-        session.rollback()
-        raise
-    session.rollback()
-    revoke_family(session, family_id=old.family_id)
-    raise Invalid("The refresh token was already used.")
-
-
-def find_token(session: Session, *, token: str, hint: str | None) -> TokenView | None:
-    """Look a raw token up as an access or refresh token (the hint only decides which is tried first)."""
-    kinds = [REFRESH_TOKEN, ACCESS_TOKEN] if hint == REFRESH_TOKEN else [ACCESS_TOKEN, REFRESH_TOKEN]
-    token_digest = digest(token)
-    for kind in kinds:
-        column = OAuthToken.access_digest if kind == ACCESS_TOKEN else OAuthToken.refresh_digest
-        row = session.execute(
-            select(OAuthToken, Grant, Account, App)
-            .join(Grant, Grant.id == OAuthToken.grant_id)  # type: ignore[arg-type]
-            .join(Account, Account.id == OAuthToken.account_id)  # type: ignore[arg-type]
-            .join(App, App.id == OAuthToken.app_id)  # type: ignore[arg-type]
-            .where(column == token_digest)
-        ).first()
-        if row is not None:
-            found, grant, account, app = row
-            return TokenView(row=found, kind=kind, account=account, app=app, grant_live=grant.revoked_at is None)
-    return None
-
-
-def revoke_token(session: Session, *, view: TokenView) -> None:
-    """RFC 7009: revoking a refresh token also revokes every access token of its family; revoking an access token
-    ends its row, refresh token included."""
-    if view.kind == REFRESH_TOKEN:
-        revoke_family(session, family_id=view.row.family_id)
-        return
-    _revoke_where(session, OAuthToken.id == view.row.id)  # type: ignore[arg-type]
 
 
 # --- resource API (async) -----------------------------------------------------------------------------------------

@@ -1,0 +1,104 @@
+"""``GET /oauth/authorize``: validate with Authlib, then ask the person (or reuse a grant that covers the request).
+
+Validation runs first, signed in or not, so a malformed request never detours through the sign-in page. Errors found
+before the redirect URI is known to be registered get a 400 page; later errors go back to the app with ``error``,
+``state`` and ``iss`` (RFC 9207), as do successful answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.auth import current_login
+from app.models import App
+from app.oauth.pages import error_page, login_redirect, redirect_to
+from app.oauth.requests import RequestSnapshot
+from app.oauth.server import ConsentryAuthorizationServer, run_authlib
+from app.services.global_ids import to_global_id
+from app.services.grants import authorize_with_existing_grant, create_authorization_request, redirect_with
+from app.services.permissions import split_scopes
+from app.state import app_state, request_db
+
+REQUEST_TYPE = "AuthorizationRequest"
+
+
+@dataclass(frozen=True)
+class ValidAuthorization:
+    app: App
+    redirect_uri: str
+    scopes: list[str]
+    state: str | None
+    code_challenge: str
+    code_challenge_method: str
+    force_consent: bool
+
+
+@dataclass(frozen=True)
+class RefusedAuthorization:
+    error: str
+    description: str
+    redirect_uri: str | None  # only when it is registered for the client, so redirecting is safe
+    state: str | None
+
+
+def _validate(
+    server: ConsentryAuthorizationServer, snapshot: RequestSnapshot
+) -> ValidAuthorization | RefusedAuthorization:
+    try:
+        grant = server.get_consent_grant(snapshot)
+    except OAuth2Error as error:
+        return RefusedAuthorization(
+            error=error.error or "invalid_request", description=error.get_error_description() or "",
+            redirect_uri=error.redirect_uri, state=error.state,
+        )
+    request = grant.request
+    data = request.payload.data
+    return ValidAuthorization(
+        app=request.client.app,
+        redirect_uri=grant.redirect_uri,
+        scopes=split_scopes(request.scope),
+        state=data.get("state") or None,
+        code_challenge=data["code_challenge"],
+        code_challenge_method=data["code_challenge_method"],
+        force_consent="consent" in (data.get("prompt") or "").split(),
+    )
+
+
+def _refused(request: Request, refused: RefusedAuthorization) -> Response:
+    if refused.redirect_uri is None:
+        return error_page(
+            request, title="This app sent an invalid request",
+            message=f"{refused.description} Nothing was shared. Go back to the app and try again, or contact its "
+                    "developer.",
+            error_code=refused.error,
+        )
+    issuer = app_state(request).settings.issuer
+    params = {"error": refused.error, "error_description": refused.description or None, "state": refused.state,
+              "iss": issuer}
+    return redirect_to(redirect_with(refused.redirect_uri, params))
+
+
+async def authorize(request: Request) -> Response:
+    result = await run_authlib(request, _validate)
+    if isinstance(result, RefusedAuthorization):
+        return _refused(request, result)
+    login = await current_login(request)
+    if login is None:
+        return login_redirect(request)
+    state = app_state(request)
+    db = request_db(request)
+    common = {
+        "account": login.account, "app": result.app, "redirect_uri": result.redirect_uri, "scopes": result.scopes,
+        "state": result.state, "code_challenge": result.code_challenge,
+        "code_challenge_method": result.code_challenge_method, "settings": state.settings,
+    }
+    if not result.force_consent:
+        back_to_app = await authorize_with_existing_grant(db, **common)  # type: ignore[arg-type]
+        if back_to_app is not None:
+            return redirect_to(back_to_app)
+    pending = await create_authorization_request(db, session_id=login.session.id, **common)  # type: ignore[arg-type]
+    return redirect_to(f"/oauth/consent?request={to_global_id(REQUEST_TYPE, pending.id)}")

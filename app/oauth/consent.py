@@ -1,0 +1,75 @@
+"""``/oauth/consent``: the page that asks the person, and the form post that answers (Authorize app / Cancel).
+
+The answer is refused from another site (Fetch Metadata / Origin, SECURITY A6) and without the session that made
+the request; the service refuses another account's or session's request as unknown.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app.auth import current_login
+from app.csrf import is_cross_site
+from app.oauth.authorize import REQUEST_TYPE
+from app.oauth.pages import consent_page, error_page, login_redirect, redirect_to
+from app.services.errors import DomainError, NotFound
+from app.services.global_ids import from_global_id
+from app.services.grants import approve_authorization_request, deny_authorization_request, get_authorization_request
+from app.state import app_state, request_db
+
+DECISIONS = ("approve", "deny")
+
+
+def _domain_error_page(request: Request, error: DomainError, viewer: object) -> Response:
+    status = 404 if isinstance(error, NotFound) else 400
+    return error_page(
+        request, title="This request can no longer be answered",
+        message=f"{error.message} Nothing was shared. Go back to the app and start again.",
+        status_code=status, viewer=viewer,  # type: ignore[arg-type]
+    )
+
+
+async def consent_form(request: Request) -> Response:
+    login = await current_login(request)
+    if login is None:
+        return login_redirect(request)
+    request_gid = request.query_params.get("request", "")
+    try:
+        pending = await get_authorization_request(
+            request_db(request), account=login.account, session_id=login.session.id,
+            request_id=from_global_id(request_gid, REQUEST_TYPE),
+        )
+    except DomainError as error:
+        return _domain_error_page(request, error, login.account)
+    return consent_page(request, pending=pending, request_gid=request_gid, viewer=login.account,
+                        catalog=app_state(request).catalog)
+
+
+async def consent_decision(request: Request) -> Response:
+    if is_cross_site(request):
+        return error_page(request, title="Request refused",
+                          message="Answers to an app's request must come from this site.", status_code=403)
+    login = await current_login(request)
+    if login is None:
+        return error_page(request, title="Sign in first",
+                          message="Your session has ended. Go back to the app and start again.", status_code=403)
+    try:
+        form = await request.form()
+        request_gid = str(form.get("request") or "")
+        decision = str(form.get("decision") or "")
+    except Exception:  # noqa: BLE001 - an unreadable form is a bad request, never a 500
+        request_gid, decision = "", ""
+    if decision not in DECISIONS:
+        return error_page(request, title="Choose Authorize app or Cancel",
+                          message="The form did not say whether to authorize the app.", viewer=login.account)
+    decide = approve_authorization_request if decision == "approve" else deny_authorization_request
+    try:
+        uri = await decide(
+            request_db(request), account=login.account, session_id=login.session.id,
+            request_id=from_global_id(request_gid, REQUEST_TYPE), settings=app_state(request).settings,
+        )
+    except DomainError as error:
+        return _domain_error_page(request, error, login.account)
+    # 303: the browser follows with a GET to the app, never re-posting the form there.
+    return redirect_to(uri, status_code=303)

@@ -1,0 +1,68 @@
+"""RFC 7009 revocation and RFC 7662 introspection on Authlib's endpoints, filled with our storage."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
+from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
+
+from app.oauth import storage
+from app.oauth.models import ClientModel, FoundTokenModel
+
+if TYPE_CHECKING:
+    from app.oauth.server import ConsentryAuthorizationServer
+
+
+def _check_params(request: OAuth2Request) -> None:
+    # RFC 7009 §2.1: an unknown token_type_hint is not an error; the search just covers every token type.
+    if not request.form.get("token"):
+        raise InvalidRequestError("Missing 'token'.")
+
+
+class RevocationEndpoint(_RevocationEndpoint):
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    server: ConsentryAuthorizationServer
+
+    def check_params(self, request: OAuth2Request, client: ClientModel) -> None:
+        _check_params(request)
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> FoundTokenModel | None:
+        view = storage.find_token(self.server.session, token=token_string, hint=token_type_hint)
+        return FoundTokenModel(view) if view else None
+
+    def revoke_token(self, token: FoundTokenModel, request: OAuth2Request) -> None:
+        storage.revoke_token(self.server.session, view=token.view)
+
+
+class IntrospectionEndpoint(_IntrospectionEndpoint):
+    # Confidential clients only: introspection answers with who the token acts for.
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    server: ConsentryAuthorizationServer
+
+    def check_params(self, request: OAuth2Request, client: ClientModel) -> None:
+        _check_params(request)
+
+    def query_token(self, token_string: str, token_type_hint: str | None) -> FoundTokenModel | None:
+        view = storage.find_token(self.server.session, token=token_string, hint=token_type_hint)
+        return FoundTokenModel(view) if view else None
+
+    def check_permission(self, token: FoundTokenModel, client: ClientModel, request: OAuth2Request) -> bool:
+        # An app may introspect only its own tokens; anyone else's look inactive (no oracle for stolen tokens).
+        return token.check_client(client)
+
+    def introspect_token(self, token: FoundTokenModel) -> dict[str, Any]:
+        view = token.view
+        expires_at = view.expires_at
+        return {
+            "active": True,
+            "scope": view.row.scopes,
+            "client_id": view.app.client_id,
+            "username": view.account.username,
+            "token_type": "Bearer" if view.kind == storage.ACCESS_TOKEN else "refresh_token",
+            "exp": int(expires_at.timestamp()) if expires_at else None,
+            "iat": int(view.row.issued_at.timestamp()),
+            "sub": str(view.account.id),
+            "iss": self.server.settings.issuer,
+        }

@@ -1,0 +1,59 @@
+"""The browser-facing answers of the OAuth flow: the consent page, the "cannot continue" page, and redirects."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from app.models import Account
+from app.services.grants import PendingAuthorization
+from app.services.permissions import Catalog
+from app.web.templating import PAGE_SECURITY_HEADERS, templates
+
+
+def login_redirect(request: Request) -> Response:
+    """Send a signed-out person to sign in, then back to exactly this URL (path and query, never another host)."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=302, headers=PAGE_SECURITY_HEADERS)
+
+
+def redirect_to(uri: str, *, status_code: int = 302) -> Response:
+    """A redirect to a URI the server built from a validated redirect URI (or to our own pages)."""
+    return RedirectResponse(uri, status_code=status_code, headers=PAGE_SECURITY_HEADERS)
+
+
+def error_page(request: Request, *, title: str, message: str, status_code: int = 400,
+               viewer: Account | None = None, error_code: str | None = None) -> Response:
+    """An HTML page for requests we must not redirect: the redirect URI is unknown or not trusted."""
+    return templates.TemplateResponse(
+        request,
+        "consent.html",
+        {"error": {"title": title, "message": message, "code": error_code}, "viewer": viewer},
+        status_code=status_code,
+        headers=PAGE_SECURITY_HEADERS,
+    )
+
+
+def consent_page(request: Request, *, pending: PendingAuthorization, request_gid: str, viewer: Account,
+                 catalog: Catalog) -> Response:
+    permissions = catalog.describe(pending.request.scopes)
+    return templates.TemplateResponse(
+        request,
+        "consent.html",
+        {
+            "viewer": viewer,
+            "app": pending.app,
+            "request_id": request_gid,
+            "can_view": [p for p in permissions if p.kind == "VIEW"],
+            "can_do": [p for p in permissions if p.kind == "DO"],
+            "stay_connected": [p for p in permissions if p.kind not in ("VIEW", "DO")],
+            "redirect_host": _host_of(pending.request.redirect_uri),
+        },
+        headers=PAGE_SECURITY_HEADERS,
+    )
+
+
+def _host_of(uri: str) -> str:
+    return urlsplit(uri).netloc

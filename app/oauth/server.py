@@ -1,0 +1,132 @@
+"""Authlib's AuthorizationServer adapted to Starlette and to our storage.
+
+One server is built per request, inside the worker thread, around that thread's own sync ``Session``
+(``query_client`` has no request argument, so the session cannot travel any other way). Building it is cheap: it only
+registers grants and endpoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from authlib.oauth2 import AuthorizationServer
+from authlib.oauth2.rfc6749 import InvalidClientError, InvalidGrantError, OAuth2Request
+from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app.models import App
+from app.oauth import storage
+from app.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
+from app.oauth.grants import AuthorizationCodeGrant, RefreshTokenGrant, S256CodeChallenge
+from app.oauth.models import ClientModel
+from app.oauth.requests import RequestSnapshot, StarletteJsonRequest, StarletteOAuth2Request
+from app.services.errors import Invalid
+from app.services.permissions import OFFLINE_ACCESS, Catalog, split_scopes
+from app.services.tokens import new_token
+from app.settings import Settings
+from app.state import app_state
+
+T = TypeVar("T")
+NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class ConsentryAuthorizationServer(AuthorizationServer):
+    def __init__(self, *, session: Session, settings: Settings, catalog: Catalog) -> None:
+        super().__init__(scopes_supported=catalog.scopes)
+        self.session = session
+        self.settings = settings
+        self.register_token_generator("default", self._generate_token)
+        self.register_grant(AuthorizationCodeGrant, [S256CodeChallenge(required=True)])
+        self.register_grant(RefreshTokenGrant)
+        self.register_endpoint(RevocationEndpoint)
+        self.register_endpoint(IntrospectionEndpoint)
+        self.register_client_auth_method("client_secret_basic", _client_secret_basic)
+
+    # --- Authlib's integration points -----------------------------------------------------------------------
+
+    def query_client(self, client_id: str | None) -> ClientModel | None:
+        if not client_id or len(client_id) > 64:
+            return None
+        app = self.session.execute(select(App).where(App.client_id == client_id)).scalar_one_or_none()
+        return ClientModel(app) if app else None
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        """Store what the grant issued, atomically with consuming its credential (code or refresh token)."""
+        tokens = storage.NewTokens(
+            access_token=token["access_token"], refresh_token=token.get("refresh_token"), scopes=token["scope"],
+            access_lifetime=self.settings.access_token_lifetime, refresh_lifetime=self.settings.refresh_token_lifetime,
+        )
+        try:
+            if request.authorization_code is not None:
+                storage.redeem_code(self.session, code=request.authorization_code.row, tokens=tokens)
+            else:
+                storage.rotate_refresh_token(self.session, old=request.refresh_token.row, tokens=tokens)
+        except Invalid as exc:
+            raise InvalidGrantError(exc.message) from exc
+
+    def create_oauth2_request(self, request: RequestSnapshot | OAuth2Request) -> OAuth2Request:
+        return request if isinstance(request, OAuth2Request) else StarletteOAuth2Request(request)
+
+    def create_json_request(self, request: RequestSnapshot) -> StarletteJsonRequest:
+        return StarletteJsonRequest(request)
+
+    def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> Response:
+        header_map = dict(headers)
+        if isinstance(body, dict):
+            return JSONResponse(body, status_code=status, headers=header_map)
+        return Response(body or b"", status_code=status, headers=header_map)
+
+    def handle_error_response(self, request: OAuth2Request, error: OAuth2Error) -> Response:
+        if isinstance(error, InvalidClientError):
+            # RFC 6749 §5.2: an unknown client or a failed authentication is 401 for every method, not just Basic.
+            error.status_code = 401
+        response = super().handle_error_response(request, error)
+        response.headers.update(NO_STORE_HEADERS)
+        return response  # type: ignore[no-any-return]
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        """No listeners: auditing, if wanted, hooks in here."""
+
+    # --- tokens ---------------------------------------------------------------------------------------------
+
+    def _generate_token(
+        self, grant_type: str, client: ClientModel, user: Any = None, scope: str | None = None,
+        expires_in: int | None = None, include_refresh_token: bool = True,
+    ) -> dict[str, Any]:
+        """Opaque random tokens (256 bits). A refresh token only when the person granted offline.access."""
+        lifetime = int(self.settings.access_token_lifetime.total_seconds())
+        token: dict[str, Any] = {
+            "token_type": "Bearer", "access_token": new_token(), "expires_in": expires_in or lifetime,
+            "scope": scope or "",
+        }
+        if include_refresh_token and OFFLINE_ACCESS in split_scopes(scope):
+            token["refresh_token"] = new_token()
+        return token
+
+
+def _client_secret_basic(query_client: Callable[[str], ClientModel | None], request: OAuth2Request) -> Any:
+    """Authlib's Basic authentication, except that credentials which are not UTF-8 authenticate nobody (401)
+    instead of raising UnicodeDecodeError (a 500)."""
+    try:
+        return authenticate_client_secret_basic(query_client, request)
+    except UnicodeDecodeError:
+        return None
+
+
+async def run_authlib(request: Request, work: Callable[[ConsentryAuthorizationServer, RequestSnapshot], T]) -> T:
+    """Read the request on the event loop, then run ``work`` in a worker thread with its own sync session."""
+    snapshot = await RequestSnapshot.read(request)
+    state = app_state(request)
+
+    def run() -> T:
+        with state.database.sync_sessions() as session:
+            server = ConsentryAuthorizationServer(session=session, settings=state.settings, catalog=state.catalog)
+            return work(server, snapshot)
+
+    return await run_in_threadpool(run)

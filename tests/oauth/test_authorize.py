@@ -1,0 +1,179 @@
+"""SECURITY.md A1-A4, A8, B9-B10 (challenge): the authorization endpoint validates before anything else."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from app.services.apps import RegisteredApp
+from tests.oauth.helpers import (
+    ISSUER,
+    REDIRECT_URI,
+    Person,
+    assert_error_page,
+    assert_error_redirect,
+    authorize_params,
+    location_base,
+    pkce_pair,
+    query_of,
+    register,
+    start,
+)
+
+CHALLENGE = pkce_pair()[1]
+
+
+async def test_a01_missing_client_id_is_a_400_page(client: httpx.AsyncClient, person: Person,
+                                                   reg: RegisteredApp) -> None:
+    response = await start(client, person, authorize_params(reg, CHALLENGE, client_id=None))
+    assert_error_page(response)
+
+
+async def test_a01_unknown_client_id_is_a_400_page(client: httpx.AsyncClient, person: Person,
+                                                   reg: RegisteredApp) -> None:
+    response = await start(client, person, authorize_params(reg, CHALLENGE, client_id="no-such-client"))
+    assert_error_page(response)
+    assert "invalid_client" in response.text
+
+
+@pytest.mark.parametrize("redirect_uri", [
+    REDIRECT_URI + "/",
+    REDIRECT_URI + "/extra",
+    REDIRECT_URI + "?next=1",
+    REDIRECT_URI + "#frag",
+    "https://evil.example.com/callback",
+    "https://client.example.com.evil.example/callback",
+    "https://user@client.example.com/callback",
+    "https://client.example.com@evil.example/callback",
+    "http://client.example.com/callback",
+    "https://client.example.com:8443/callback",
+    "https://client.example.com/x/../callback",
+    "https://CLIENT.example.com/callback",
+    "https://client.example.com/callback%20",
+    'https://client.example.com/"callback',
+])
+async def test_a01_redirect_uri_not_byte_equal_is_a_400_page(client: httpx.AsyncClient, person: Person,
+                                                              reg: RegisteredApp, redirect_uri: str) -> None:
+    response = await start(client, person, authorize_params(reg, CHALLENGE, redirect_uri=redirect_uri))
+    assert_error_page(response)
+
+
+async def test_a02_missing_redirect_uri_is_a_400_page(client: httpx.AsyncClient, person: Person,
+                                                      reg: RegisteredApp) -> None:
+    response = await start(client, person, authorize_params(reg, CHALLENGE, redirect_uri=None))
+    assert_error_page(response)
+
+
+async def test_a02_missing_response_type_redirects_invalid_request(client: httpx.AsyncClient, person: Person,
+                                                                   reg: RegisteredApp) -> None:
+    response = await start(client, person, authorize_params(reg, CHALLENGE, response_type=None))
+    assert_error_redirect(response, "invalid_request")
+
+
+@pytest.mark.parametrize("response_type", ["token", "code token", "id_token"])
+async def test_a02_other_response_types_are_unsupported(client: httpx.AsyncClient, person: Person,
+                                                        reg: RegisteredApp, response_type: str) -> None:
+    response = await start(client, person, authorize_params(reg, CHALLENGE, response_type=response_type))
+    assert_error_redirect(response, "unsupported_response_type")
+
+
+@pytest.mark.parametrize("name", ["response_type", "scope", "state", "code_challenge", "code_challenge_method"])
+async def test_a03_repeated_parameter_is_invalid_request(client: httpx.AsyncClient, person: Person,
+                                                         reg: RegisteredApp, name: str) -> None:
+    params = list(authorize_params(reg, CHALLENGE).items())
+    params.append((name, dict(params)[name]))
+    response = await start(client, person, params)
+    assert_error_redirect(response, "invalid_request")
+
+
+@pytest.mark.parametrize("name", ["client_id", "redirect_uri"])
+async def test_a03_repeated_client_or_redirect_uri_is_a_400_page(client: httpx.AsyncClient, person: Person,
+                                                                 reg: RegisteredApp, name: str) -> None:
+    params = list(authorize_params(reg, CHALLENGE).items())
+    params.append((name, dict(params)[name]))
+    response = await start(client, person, params)
+    assert_error_page(response)
+
+
+async def test_a03_unknown_parameters_are_ignored(client: httpx.AsyncClient, person: Person,
+                                                  reg: RegisteredApp) -> None:
+    params = [*authorize_params(reg, CHALLENGE).items(), ("utm_source", "a"), ("utm_source", "b"), ("x", "")]
+    response = await start(client, person, params)
+    assert response.status_code == 302
+    assert location_base(response) == "/oauth/consent"
+
+
+async def test_a04_scope_outside_registration_is_invalid_scope(app: object, client: httpx.AsyncClient,
+                                                                person: Person) -> None:
+    reg = await register(app, scopes=["tweet.read", "users.read"])  # type: ignore[arg-type]
+    response = await start(client, person, authorize_params(reg, CHALLENGE, scope="tweet.read dm.read"))
+    assert_error_redirect(response, "invalid_scope")
+
+
+async def test_a04_unknown_scope_is_invalid_scope(client: httpx.AsyncClient, person: Person,
+                                                  reg: RegisteredApp) -> None:
+    response = await start(client, person, authorize_params(reg, CHALLENGE, scope="tweet.read admin"))
+    assert_error_redirect(response, "invalid_scope")
+
+
+@pytest.mark.parametrize("scope", [None, "", "   "])
+async def test_a04_empty_scope_is_invalid_scope_not_a_default_set(client: httpx.AsyncClient, person: Person,
+                                                                  reg: RegisteredApp, scope: str | None) -> None:
+    # Decision (documented in ClientModel.get_allowed_scope): no silent default, the app must say what it wants.
+    response = await start(client, person, authorize_params(reg, CHALLENGE, scope=scope))
+    assert_error_redirect(response, "invalid_scope")
+
+
+async def test_a08_signed_out_goes_to_login_and_back_to_this_request(client: httpx.AsyncClient,
+                                                                    reg: RegisteredApp) -> None:
+    params = authorize_params(reg, CHALLENGE)
+    response = await client.get("/oauth/authorize", params=params)
+    assert response.status_code == 302
+    assert location_base(response) == "/login"
+    next_url = query_of(response)["next"]
+    assert next_url.startswith("/oauth/authorize?")
+    again = await client.get(next_url)
+    assert again.headers["location"] == response.headers["location"]
+
+
+async def test_a08_invalid_request_is_answered_before_sign_in(client: httpx.AsyncClient, reg: RegisteredApp) -> None:
+    response = await client.get("/oauth/authorize", params=authorize_params(reg, CHALLENGE, scope="admin"))
+    assert_error_redirect(response, "invalid_scope")
+
+
+async def test_a08_error_redirect_keeps_the_registered_query_and_adds_iss(app: object, client: httpx.AsyncClient,
+                                                                          person: Person) -> None:
+    uri = "https://client.example.com/cb?tenant=7"
+    reg = await register(app, redirect_uris=[uri])  # type: ignore[arg-type]
+    response = await start(client, person, authorize_params(reg, CHALLENGE, redirect_uri=uri, scope="nope"))
+    assert response.headers["location"].startswith(uri + "&error=invalid_scope")
+    assert query_of(response)["iss"] == ISSUER
+
+
+async def test_b09_missing_code_challenge_is_invalid_request(client: httpx.AsyncClient, person: Person,
+                                                             reg: RegisteredApp, public_reg: RegisteredApp) -> None:
+    for app_reg in (reg, public_reg):
+        response = await start(client, person, authorize_params(app_reg, CHALLENGE, code_challenge=None,
+                                                                code_challenge_method=None))
+        assert_error_redirect(response, "invalid_request")
+
+
+@pytest.mark.parametrize("method", ["plain", None, "s256", "S512"])
+async def test_b09_plain_or_missing_method_is_invalid_request(client: httpx.AsyncClient, person: Person,
+                                                              reg: RegisteredApp, method: str | None) -> None:
+    response = await start(client, person, authorize_params(reg, CHALLENGE, code_challenge_method=method))
+    assert_error_redirect(response, "invalid_request")
+
+
+@pytest.mark.parametrize("challenge", ["a" * 42, "a" * 129, "a" * 42 + "!", "a" * 42 + "=", "a" * 42 + " "])
+async def test_b10_challenge_of_wrong_length_or_alphabet_is_invalid_request(
+        client: httpx.AsyncClient, person: Person, reg: RegisteredApp, challenge: str) -> None:
+    response = await start(client, person, authorize_params(reg, CHALLENGE, code_challenge=challenge))
+    assert_error_redirect(response, "invalid_request")
+
+
+async def test_b10_challenge_of_43_and_128_characters_is_accepted(client: httpx.AsyncClient, person: Person,
+                                                                  reg: RegisteredApp) -> None:
+    for challenge in ("a" * 43, "A-._~" * 25 + "abc"):
+        response = await start(client, person, authorize_params(reg, CHALLENGE, code_challenge=challenge))
+        assert location_base(response) == "/oauth/consent", response.headers.get("location")

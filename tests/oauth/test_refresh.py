@@ -1,0 +1,120 @@
+"""SECURITY.md E19-E23: refresh tokens are rotated, reuse kills the family, and they end with the grant."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+from starlette.applications import Starlette
+
+from app.models import Account, OAuthToken
+from app.services.apps import RegisteredApp
+from app.services.grants import revoke_access
+from tests.oauth.helpers import Person, call_me, refresh, register, tokens_for
+
+
+def _invalid_grant(response: httpx.Response) -> None:
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_grant"
+
+
+async def test_e19_refresh_tokens_only_with_offline_access(client: httpx.AsyncClient, person: Person,
+                                                           reg: RegisteredApp) -> None:
+    without = await tokens_for(client, person, reg, scope="tweet.read users.read")
+    assert without.refresh_token is None and "refresh_token" not in without.body
+    with_offline = await tokens_for(client, person, reg, scope="users.read offline.access")
+    assert with_offline.refresh_token
+
+
+async def test_e19_each_refresh_rotates_and_the_old_token_dies(client: httpx.AsyncClient, person: Person,
+                                                               reg: RegisteredApp) -> None:
+    tokens = await tokens_for(client, person, reg)
+    first = await refresh(client, reg, tokens.refresh_token or "")
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["refresh_token"] != tokens.refresh_token and body["access_token"] != tokens.access_token
+    assert body["scope"] == tokens.scope
+    second = await refresh(client, reg, body["refresh_token"])
+    assert second.status_code == 200
+    assert (await call_me(client, second.json()["access_token"])).status_code == 200
+
+
+async def test_e20_reusing_a_rotated_refresh_token_revokes_the_family(client: httpx.AsyncClient, person: Person,
+                                                                      reg: RegisteredApp) -> None:
+    tokens = await tokens_for(client, person, reg)
+    rotated = (await refresh(client, reg, tokens.refresh_token or "")).json()
+    _invalid_grant(await refresh(client, reg, tokens.refresh_token or ""))
+    _invalid_grant(await refresh(client, reg, rotated["refresh_token"]))
+    assert (await call_me(client, rotated["access_token"])).status_code == 401
+    assert (await call_me(client, tokens.access_token)).status_code == 401
+
+
+async def test_e21_another_clients_refresh_token_is_invalid_grant_and_untouched(
+        app: Starlette, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    other = await register(app, name="Other App")
+    tokens = await tokens_for(client, person, reg)
+    _invalid_grant(await refresh(client, other, tokens.refresh_token or ""))
+    assert (await refresh(client, reg, tokens.refresh_token or "")).status_code == 200
+
+
+async def test_e21_wider_scope_than_granted_is_invalid_scope(client: httpx.AsyncClient, person: Person,
+                                                             reg: RegisteredApp) -> None:
+    tokens = await tokens_for(client, person, reg, scope="users.read offline.access")
+    wider = await refresh(client, reg, tokens.refresh_token or "", scope="users.read tweet.write offline.access")
+    assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
+    narrower = await refresh(client, reg, tokens.refresh_token or "", scope="users.read")
+    assert narrower.status_code == 200 and narrower.json()["scope"] == "users.read"
+
+
+async def test_e22_refresh_after_the_person_revokes_the_app_is_invalid_grant(
+        app: Starlette, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    tokens = await tokens_for(client, person, reg)
+    async with app.state.consentry.database.async_sessions() as db:
+        await revoke_access(db, account=person.account, app_id=reg.app.id)
+    _invalid_grant(await refresh(client, reg, tokens.refresh_token or ""))
+
+
+async def test_e22_refresh_of_a_disabled_account_is_invalid_grant(
+        app: Starlette, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    tokens = await tokens_for(client, person, reg)
+    async with app.state.consentry.database.async_sessions() as db:
+        await db.execute(update(Account).where(Account.id == person.account.id).values(is_disabled=True))
+        await db.commit()
+    _invalid_grant(await refresh(client, reg, tokens.refresh_token or ""))
+    assert (await call_me(client, tokens.access_token)).status_code == 401
+
+
+async def test_e23_parallel_refreshes_one_succeeds_the_rest_400(
+        backend: str, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    if backend != "postgres":
+        pytest.skip("row-level races are a PostgreSQL property; SQLite serialises writers")
+    for _ in range(3):
+        tokens = await tokens_for(client, person, reg)
+        responses = await asyncio.gather(*(refresh(client, reg, tokens.refresh_token or "") for _ in range(10)))
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [200] + [400] * 9, statuses
+        assert all(r.json()["error"] == "invalid_grant" for r in responses if r.status_code == 400)
+
+
+async def test_revoke_racing_refreshes_leaves_no_live_token(
+        app: Starlette, backend: str, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    # SECURITY J44, which the lock order of oauth_tokens / grants.revoke_access exists for.
+    if backend != "postgres":
+        pytest.skip("row-level races are a PostgreSQL property; SQLite serialises writers")
+    for _ in range(8):
+        tokens = await tokens_for(client, person, reg)
+
+        async def revoke_now() -> None:
+            async with app.state.consentry.database.async_sessions() as db:
+                await revoke_access(db, account=person.account, app_id=reg.app.id)
+
+        results = await asyncio.gather(refresh(client, reg, tokens.refresh_token or ""), revoke_now())
+        refreshed = results[0]
+        assert refreshed.status_code in (200, 400)
+        if refreshed.status_code == 200:
+            assert (await call_me(client, refreshed.json()["access_token"])).status_code == 401
+        async with app.state.consentry.database.async_sessions() as db:
+            live = await db.scalar(select(func.count()).select_from(OAuthToken).where(OAuthToken.revoked_at.is_(None)))
+        assert live == 0

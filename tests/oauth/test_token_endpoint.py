@@ -1,0 +1,181 @@
+"""SECURITY.md B10-B12, C13-C15, D16-D18: code exchange, PKCE verification and client authentication."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+from starlette.applications import Starlette
+
+from app.models import AuthorizationCode, OAuthToken, utcnow
+from app.services.apps import RegisteredApp
+from app.services.tokens import digest
+from tests.oauth.helpers import (
+    REDIRECT_URI,
+    Person,
+    call_me,
+    exchange,
+    obtain_code,
+    refresh,
+    register,
+    token_request,
+)
+
+
+async def _set_code(app: Starlette, **values: object) -> None:
+    async with app.state.consentry.database.async_sessions() as db:
+        await db.execute(update(AuthorizationCode).values(**values))
+        await db.commit()
+
+
+def _error(response: httpx.Response, status: int, error: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["error"] == error
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_b10_verifier_of_wrong_length_or_alphabet_is_invalid_request(
+        client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    for verifier in ("a" * 42, "a" * 129, "a" * 42 + "+"):
+        code, _ = await obtain_code(client, person, reg)
+        _error(await exchange(client, reg, code, verifier), 400, "invalid_request")
+
+
+async def test_b11_missing_or_wrong_verifier_is_invalid_grant(client: httpx.AsyncClient, person: Person,
+                                                              reg: RegisteredApp, public_reg: RegisteredApp) -> None:
+    for app_reg in (reg, public_reg):
+        code, verifier = await obtain_code(client, person, app_reg)
+        _error(await exchange(client, app_reg, code, None), 400, "invalid_grant")
+        _error(await exchange(client, app_reg, code, verifier[:-1] + ("A" if verifier[-1] != "A" else "B")),
+               400, "invalid_grant")
+        assert (await exchange(client, app_reg, code, verifier)).status_code == 200
+
+
+async def test_b12_verifier_for_a_code_without_challenge_is_refused(
+        app: Starlette, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    code, verifier = await obtain_code(client, person, reg)
+    await _set_code(app, code_challenge="")  # a row as a looser server might have stored it
+    response = await exchange(client, reg, code, verifier)
+    assert response.status_code == 400
+    assert response.json()["error"] in ("invalid_request", "invalid_grant")
+
+
+async def test_c13_codes_live_at_most_60_seconds(app: Starlette, client: httpx.AsyncClient, person: Person,
+                                                 reg: RegisteredApp) -> None:
+    code, verifier = await obtain_code(client, person, reg)
+    async with app.state.consentry.database.async_sessions() as db:
+        row = (await db.execute(select(AuthorizationCode))).scalar_one()
+    assert row.expires_at - row.created_at <= timedelta(seconds=60)
+    await _set_code(app, expires_at=utcnow() - timedelta(seconds=1))
+    _error(await exchange(client, reg, code, verifier), 400, "invalid_grant")
+
+
+async def test_c13_code_is_bound_to_its_client(app: Starlette, client: httpx.AsyncClient, person: Person,
+                                               reg: RegisteredApp) -> None:
+    other = await register(app, name="Other App")
+    code, verifier = await obtain_code(client, person, reg)
+    _error(await exchange(client, other, code, verifier), 400, "invalid_grant")
+    assert (await exchange(client, reg, code, verifier)).status_code == 200
+
+
+async def test_c13_code_is_bound_to_its_redirect_uri(app: Starlette, client: httpx.AsyncClient,
+                                                     person: Person) -> None:
+    second = "https://client.example.com/other"
+    reg = await register(app, redirect_uris=[REDIRECT_URI, second])
+    code, verifier = await obtain_code(client, person, reg)
+    _error(await exchange(client, reg, code, verifier, redirect_uri=second), 400, "invalid_grant")
+    _error(await token_request(client, reg, {"grant_type": "authorization_code", "code": code,
+                                             "code_verifier": verifier}), 400, "invalid_grant")
+    assert (await exchange(client, reg, code, verifier)).status_code == 200
+
+
+async def test_c14_second_redemption_fails_and_revokes_the_first_tokens(
+        client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    code, verifier = await obtain_code(client, person, reg)
+    first = await exchange(client, reg, code, verifier)
+    assert first.status_code == 200
+    _error(await exchange(client, reg, code, verifier), 400, "invalid_grant")
+    assert (await call_me(client, first.json()["access_token"])).status_code == 401
+    _error(await refresh(client, reg, first.json()["refresh_token"]), 400, "invalid_grant")
+
+
+async def test_c15_parallel_code_redemptions_issue_at_most_one_token_set(
+        app: Starlette, backend: str, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    if backend != "postgres":
+        pytest.skip("row-level races are a PostgreSQL property; SQLite serialises writers")
+    for _ in range(3):
+        code, verifier = await obtain_code(client, person, reg)
+        responses = await asyncio.gather(*(exchange(client, reg, code, verifier) for _ in range(10)))
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses.count(200) <= 1 and set(statuses) <= {200, 400}, statuses
+        assert all(r.json()["error"] == "invalid_grant" for r in responses if r.status_code == 400)
+        async with app.state.consentry.database.async_sessions() as db:
+            issued = await db.scalar(select(func.count()).select_from(OAuthToken).join(
+                AuthorizationCode, AuthorizationCode.id == OAuthToken.code_id).where(
+                AuthorizationCode.code_digest == digest(code)))
+        assert issued <= 1
+
+
+async def test_d16_unknown_client_is_401_invalid_client(client: httpx.AsyncClient) -> None:
+    data = {"grant_type": "authorization_code", "code": "x", "redirect_uri": REDIRECT_URI, "code_verifier": "a" * 43}
+    basic = await client.post("/oauth/token", data=data, auth=("nobody", "secret"))
+    _error(basic, 401, "invalid_client")
+    assert basic.headers["www-authenticate"].startswith("Basic")
+    posted = await client.post("/oauth/token", data={**data, "client_id": "nobody", "client_secret": "s"})
+    _error(posted, 401, "invalid_client")
+    _error(await client.post("/oauth/token", data=data), 401, "invalid_client")
+
+
+async def test_d16_undecodable_basic_credentials_are_401_not_500(client: httpx.AsyncClient) -> None:
+    header = {"authorization": "Basic " + base64.b64encode(b"\xff\xfe:\xfd").decode()}
+    for path in ("/oauth/token", "/oauth/revoke", "/oauth/introspect"):
+        response = await client.post(path, data={"grant_type": "authorization_code", "token": "x"}, headers=header)
+        _error(response, 401, "invalid_client")
+
+
+async def test_d16_wrong_or_missing_secret_is_401_invalid_client(client: httpx.AsyncClient, person: Person,
+                                                                 reg: RegisteredApp) -> None:
+    code, verifier = await obtain_code(client, person, reg)
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}
+    wrong = await client.post("/oauth/token", data=data, auth=(reg.app.client_id, "wrong"))
+    _error(wrong, 401, "invalid_client")
+    assert wrong.headers["www-authenticate"].startswith("Basic")
+    _error(await client.post("/oauth/token", data={**data, "client_id": reg.app.client_id,
+                                                   "client_secret": "wrong"}), 401, "invalid_client")
+    # A confidential app may not fall back to "none".
+    _error(await client.post("/oauth/token", data={**data, "client_id": reg.app.client_id}), 401, "invalid_client")
+    posted = await client.post("/oauth/token", data={**data, "client_id": reg.app.client_id,
+                                                     "client_secret": reg.client_secret})
+    assert posted.status_code == 200, posted.text
+
+
+async def test_d16_public_client_authenticates_with_none_and_pkce(client: httpx.AsyncClient, person: Person,
+                                                                  public_reg: RegisteredApp) -> None:
+    code, verifier = await obtain_code(client, person, public_reg)
+    response = await exchange(client, public_reg, code, verifier)
+    assert response.status_code == 200, response.text
+    assert response.json()["token_type"] == "Bearer"
+
+
+@pytest.mark.parametrize("grant_type", ["password", "implicit", "client_credentials", "urn:example:custom", ""])
+async def test_d17_other_grant_types_are_refused(client: httpx.AsyncClient, reg: RegisteredApp,
+                                                 grant_type: str) -> None:
+    data = {"grant_type": grant_type, "username": "alice", "password": "correct horse battery staple"}
+    response = await token_request(client, reg, data)
+    assert response.status_code == 400
+    assert response.json()["error"] in ("unsupported_grant_type", "unauthorized_client")
+    assert "access_token" not in response.json()
+
+
+async def test_d18_token_responses_are_not_cached_and_get_is_405(client: httpx.AsyncClient, person: Person,
+                                                                 reg: RegisteredApp) -> None:
+    code, verifier = await obtain_code(client, person, reg)
+    ok = await exchange(client, reg, code, verifier)
+    assert ok.status_code == 200 and ok.headers["cache-control"] == "no-store"
+    failed = await exchange(client, reg, code, verifier)
+    assert failed.status_code == 400 and failed.headers["cache-control"] == "no-store"
+    assert (await client.get("/oauth/token")).status_code == 405
