@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from app.web import signin
+from app.web import settings_page, signin
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -15,5 +15,6 @@ routes: list[BaseRoute] = [
     Route("/login", signin.login_page, methods=["GET"]),
     Route("/login", signin.login_submit, methods=["POST"]),
     Route("/logout", signin.logout_submit, methods=["POST"]),
+    Route("/settings", settings_page.settings_page, methods=["GET"]),
     Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
 ]

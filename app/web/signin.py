@@ -55,7 +55,8 @@ async def login_submit(request: Request) -> Response:
     try:
         signed_in = await session_service.sign_in(
             request_db(request), username=username, password=password, ip_address=client_ip(request),
-            user_agent=request.headers.get("user-agent"), client_kind="web")
+            user_agent=request.headers.get("user-agent"), client_kind="web",
+            limiter=app_state(request).login_limiter)
     except RateLimited as error:
         response = _page(request, next_url=next_url, username=username, error=error.message, status_code=429)
         response.headers["Retry-After"] = str(error.retry_after)

@@ -1,0 +1,149 @@
+"""``GET /settings``: the "Apps and sessions" page.
+
+The lists are rendered on the server, so the page shows everything without JavaScript. The buttons (revoke, log
+out) are driven by ``static/settings.js`` through the GraphQL mutations, which is where the rules live; this module
+only reads and arranges what the services return.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from app.auth import current_login
+from app.models import App, Grant, LoginSession
+from app.services import apps as app_service
+from app.services import grants as grant_service
+from app.services import sessions as session_service
+from app.services.global_ids import to_global_id
+from app.services.permissions import OFFLINE_ACCESS, Catalog, split_scopes
+from app.state import app_state, request_db
+from app.web import display
+from app.web.templating import PAGE_SECURITY_HEADERS, templates
+
+# The most rows GraphQL hands out per page too; an account with more sees a count of the rest.
+PAGE_SIZE = 100
+_DESKTOP_SYSTEMS = ("Windows", "Mac OS", "macOS", "Linux", "Ubuntu", "Fedora", "Debian", "Chrome OS", "FreeBSD")
+
+templates.env.filters["ago"] = display.relative_time
+templates.env.filters["exact"] = display.exact_time
+templates.env.filters["isotime"] = display.iso_time
+
+
+@dataclass(frozen=True)
+class PermissionView:
+    title: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ConnectedAppView:
+    id: str  # GraphQL ID of the ConnectedApp
+    app_id: str  # GraphQL ID of the App: what revokeAccess takes
+    name: str
+    description: str
+    developer: str | None
+    website_url: str | None
+    website_host: str | None
+    icon_url: str | None
+    letter: str
+    colour: int
+    authorized_at: datetime
+    last_used_at: datetime | None
+    can_view: list[PermissionView]
+    can_do: list[PermissionView]
+    stays_connected: bool
+
+
+@dataclass(frozen=True)
+class SessionView:
+    id: str  # GraphQL ID of the Session: what logoutSession takes
+    is_current: bool
+    icon: str  # "computer", "phone" or "api": which picture the template draws
+    device: str
+    software: str  # "Safari 17.5 on iOS 17.5"
+    location: str | None
+    ip_address: str | None
+    signed_in_at: datetime
+    last_active_at: datetime
+
+
+def _connected_app(grant: Grant, app: App, catalog: Catalog) -> ConnectedAppView:
+    permissions = catalog.describe(grant.scopes)
+    website_host = urlsplit(app.website_url).hostname if app.website_url else None
+    return ConnectedAppView(
+        id=to_global_id("ConnectedApp", grant.id),
+        app_id=to_global_id("App", app.id),
+        name=app.name,
+        description=app.description,
+        developer=app.developer_name,
+        website_url=app.website_url,
+        website_host=website_host,
+        icon_url=app.icon_url,
+        letter=display.avatar_letter(app.name),
+        colour=display.avatar_colour(app.name),
+        authorized_at=grant.authorized_at,
+        last_used_at=grant.last_used_at,
+        can_view=[PermissionView(p.title, p.description) for p in permissions if p.kind == "VIEW"],
+        can_do=[PermissionView(p.title, p.description) for p in permissions if p.kind == "DO"],
+        stays_connected=OFFLINE_ACCESS in split_scopes(grant.scopes),
+    )
+
+
+def _software(session: LoginSession) -> str:
+    if session.browser and session.os:
+        return f"{session.browser} on {session.os}"
+    if session.browser or session.os:
+        return session.browser or session.os or ""
+    return {"api": "API client", "mobile": "Mobile app"}.get(session.client_kind, "Unknown browser")
+
+
+def _icon(session: LoginSession) -> str:
+    if session.client_kind == "api":
+        return "api"
+    if session.device in ("Computer", "Mac") or (session.os or "").startswith(_DESKTOP_SYSTEMS):
+        return "computer"
+    return "phone" if session.device or session.client_kind == "mobile" else "computer"
+
+
+def _session(session: LoginSession, *, current_id: object) -> SessionView:
+    return SessionView(
+        id=to_global_id("Session", session.id),
+        is_current=session.id == current_id,
+        icon=_icon(session),
+        device=session.device or "Unknown device",
+        software=_software(session),
+        location=session.location,
+        ip_address=session.ip_address,
+        signed_in_at=session.signed_in_at,
+        last_active_at=session.last_active_at,
+    )
+
+
+async def settings_page(request: Request) -> Response:
+    login = await current_login(request)
+    if login is None:
+        return RedirectResponse("/login?next=/settings", status_code=303)
+    db = request_db(request)
+    state = app_state(request)
+    grants, apps_total = await grant_service.list_connected_apps(db, account=login.account, limit=PAGE_SIZE, offset=0)
+    apps = await app_service.get_apps_by_ids(db, ids=[grant.app_id for grant in grants])
+    sessions, sessions_total = await session_service.list_sessions(
+        db, account=login.account, policy=state.session_policy, limit=PAGE_SIZE, offset=0)
+    others = [_session(s, current_id=login.session.id) for s in sessions if s.id != login.session.id]
+    context = {
+        "viewer": login.account,
+        "connected_apps": [_connected_app(g, apps[g.app_id], state.catalog) for g in grants if g.app_id in apps],
+        "apps_total": apps_total,
+        # The request's own session, shown on its own whatever page of the list it falls on.
+        "current_session": _session(login.session, current_id=login.session.id),
+        "other_sessions": others,
+        "sessions_total": sessions_total,
+        # Counted from the total, so sessions past the first page are announced in the confirmation too.
+        "other_count": max(sessions_total - 1, 0),
+    }
+    return templates.TemplateResponse(request, "settings.html", context, headers=PAGE_SECURITY_HEADERS)

@@ -1,0 +1,29 @@
+// POST a GraphQL document to this origin with the session cookie. The server accepts only same-origin
+// application/json requests from a cookie, which is exactly what fetch sends here.
+
+export class SignedOut extends Error {}
+
+export async function graphql(query, variables = {}) {
+  const response = await fetch("/graphql", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    throw new Error(`The server answered ${response.status}.`);
+  }
+  const errors = body.errors || [];
+  if (errors.some((error) => error.extensions && error.extensions.code === "UNAUTHENTICATED")) {
+    // The session ended (logged out elsewhere or expired): back to sign-in, then here again.
+    window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
+    throw new SignedOut("You are signed out.");
+  }
+  if (!response.ok || errors.length) {
+    throw new Error(errors.length ? errors[0].message : `The server answered ${response.status}.`);
+  }
+  return body.data;
+}
