@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from app.faults import check_write_lock
 from app.migrate import current_revision, head_revision
 from app.state import app_state
 
@@ -22,6 +23,7 @@ async def readyz(request: Request) -> JSONResponse:
         async with database.async_engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
             revision = await conn.run_sync(current_revision)
+            await check_write_lock(conn)
     except Exception:  # any driver error means "not ready"; the probe must never 500
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503,
                             headers={"Retry-After": "5"})

@@ -10,9 +10,12 @@ from starlette.middleware import Middleware
 
 from app import health
 from app.db import create_database
+from app.faults import DatabaseFaultMiddleware
 from app.graphql.endpoint import graphql_routes
+from app.logs import RequestContextMiddleware, configure_logging
 from app.oauth.routes import routes as oauth_routes
 from app.services.permissions import load_catalog
+from app.services.ratelimit import LoginLimiter
 from app.settings import Settings, load_settings
 from app.state import AppState, DatabaseSessionMiddleware
 from app.web.routes import routes as web_routes
@@ -21,10 +24,13 @@ from app.web.routes import routes as web_routes
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     settings.validate()
+    configure_logging(settings.log_level)
     state = AppState(
         settings=settings,
         database=create_database(settings.database_url, pooled=settings.database_pooling),
         catalog=load_catalog(settings.permission_catalog_path),
+        login_limiter=LoginLimiter(per_account=settings.login_attempts_per_account,
+                                   per_ip=settings.login_attempts_per_ip, redis_url=settings.redis_url),
     )
 
     @asynccontextmanager
@@ -35,7 +41,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         debug=False,
         routes=[*health.routes, *graphql_routes(settings), *oauth_routes, *web_routes],
-        middleware=[Middleware(DatabaseSessionMiddleware, database=state.database)],
+        # Outermost first: the request ID covers everything; database faults become 503s before Starlette's
+        # error middleware could turn them into 500s; the per-request session sits closest to the routes.
+        middleware=[
+            Middleware(RequestContextMiddleware),
+            Middleware(DatabaseFaultMiddleware),
+            Middleware(DatabaseSessionMiddleware, database=state.database),
+        ],
         lifespan=lifespan,
     )
     app.state.consentry = state

@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from limits import parse as parse_limit
+
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 
 
@@ -46,6 +48,7 @@ class Settings:
     redis_url: str | None = None
     login_attempts_per_account: str = "10/15 minutes"
     login_attempts_per_ip: str = "50/15 minutes"
+    log_level: str = "INFO"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -72,6 +75,11 @@ class Settings:
     def validate(self) -> None:
         if self.environment not in ("development", "production"):
             raise ConfigurationError("CONSENTRY_ENVIRONMENT must be 'development' or 'production'")
+        for name, limit in (("PER_ACCOUNT", self.login_attempts_per_account), ("PER_IP", self.login_attempts_per_ip)):
+            try:
+                parse_limit(limit)
+            except ValueError as exc:
+                raise ConfigurationError(f"CONSENTRY_LOGIN_ATTEMPTS_{name} must read like '10/15 minutes'") from exc
         if self.is_production:
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise ConfigurationError("production needs CONSENTRY_SECRET_KEY of at least 32 characters")
@@ -93,6 +101,9 @@ def load_settings() -> Settings:
         refresh_token_lifetime=timedelta(days=_env_int("REFRESH_TOKEN_DAYS", 90)),
         permission_catalog_path=os.environ.get("CONSENTRY_PERMISSION_CATALOG") or None,
         redis_url=os.environ.get("CONSENTRY_REDIS_URL") or None,
+        login_attempts_per_account=_env("LOGIN_ATTEMPTS_PER_ACCOUNT", Settings.login_attempts_per_account),
+        login_attempts_per_ip=_env("LOGIN_ATTEMPTS_PER_IP", Settings.login_attempts_per_ip),
+        log_level=_env("LOG_LEVEL", Settings.log_level).upper(),
     )
     settings.validate()
     return settings

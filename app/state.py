@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.db import Database
 from app.services.permissions import Catalog
+from app.services.ratelimit import LoginLimiter
 from app.services.sessions import SessionPolicy
 from app.settings import Settings
 
@@ -20,6 +21,7 @@ class AppState:
     settings: Settings
     database: Database
     catalog: Catalog
+    login_limiter: LoginLimiter
 
     @property
     def session_policy(self) -> SessionPolicy:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import Info
 
-from app.graphql import app_mutations, session_mutations
+from app.graphql import account_mutations, app_mutations, session_mutations
 from app.graphql.account import Account, ConnectedApp
 from app.graphql.context import Context
 from app.graphql.ids import from_global_id
@@ -64,6 +64,9 @@ class Mutation:
                                        description="Register a third-party app (you become its developer).")
     rotate_client_secret = strawberry.mutation(
         app_mutations.rotate_client_secret, description="Replace a confidential app's client secret.")
+    change_password = strawberry.mutation(
+        account_mutations.change_password,
+        description="Change the password; ends the other sessions and, when asked, revokes every connected app.")
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

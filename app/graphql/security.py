@@ -1,12 +1,177 @@
-"""GraphQL hardening by profile: what production refuses that development allows."""
+"""GraphQL hardening by profile: what production refuses that development allows.
+
+Production (OWASP GraphQL cheat sheet; the probes of graphql-cop): no introspection, no "Did you mean …?"
+suggestions, and cost limits on depth, aliases, tokens, field selections and directives. The cost limits are
+checked first, in a pass of their own, so an abusive document costs one cheap walk and gets one short answer
+instead of a pile of validation errors. Unexpected exceptions are masked; domain errors and our own coded errors
+stay readable. In every profile, a database failure inside a resolver becomes a 503 ``TEMPORARILY_UNAVAILABLE``
+with ``Retry-After`` instead of a 200 that hides a lost write.
+"""
 
 from __future__ import annotations
 
-from strawberry.extensions import SchemaExtension
+import logging
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
 
+from graphql import (
+    ASTValidationRule,
+    DirectiveNode,
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    ValidationContext,
+    ValidationRule,
+    validate,
+)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
+
+from app.faults import GRAPHQL_CODE, UNAVAILABLE_MESSAGE, describe, is_database_unavailable, retry_after_headers
+from app.graphql.performance import DOCUMENT_CACHE_SIZE
+from app.services.errors import DomainError
 from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_DEPTH = 10
+MAX_ALIASES = 15
+MAX_TOKENS = 1000
+MAX_FIELDS = 200
+MAX_DIRECTIVES = 20
+MAX_DIRECTIVES_PER_LOCATION = 3
+MAX_VALIDATION_ERRORS = 10
+UNEXPECTED_MESSAGE = "Unexpected error."
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+class MaxDirectivesRule(ValidationRule):
+    """Refuse documents that repeat directives (graphql-cop's "directive overloading": ``@aa@aa@aa…``)."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.total = 0
+        self.reported = False
+
+    def enter(self, node: Any, *_args: Any) -> None:
+        directives = getattr(node, "directives", None)
+        if not directives or self.reported or isinstance(node, DirectiveNode):
+            return
+        self.total += len(directives)
+        if len(directives) > MAX_DIRECTIVES_PER_LOCATION or self.total > MAX_DIRECTIVES:
+            self.reported = True
+            self.report_error(GraphQLError(
+                f"Too many directives: at most {MAX_DIRECTIVES_PER_LOCATION} on one location and "
+                f"{MAX_DIRECTIVES} in a document.", node))
+
+
+class MaxFieldsRule(ValidationRule):
+    """Refuse documents with more field selections than any real screen needs ("field duplication")."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.count = 0
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> None:
+        self.count += 1
+        if self.count == MAX_FIELDS + 1:
+            self.report_error(GraphQLError(f"Too many fields: at most {MAX_FIELDS} selections in a document.", node))
+
+
+_COST_RULES: tuple[type[ASTValidationRule], ...] = (
+    MaxDirectivesRule, MaxFieldsRule, max_aliases_rule(MAX_ALIASES), max_depth_rule(MAX_DEPTH, None))
+
+
+class ProductionValidation(AddValidationRules):
+    """No introspection (a rule among the spec's, so the validation cache keys on it), and cost limits.
+
+    The cost limits run before any other validation hook (this extension precedes the validation cache) and a
+    refusal is raised, which ends the operation with that one error: ten unknown ``@aa`` directives give one
+    error, not ten, and the spec's rules never walk an abusive document.
+    """
+
+    def __init__(self) -> None:
+        super().__init__([NoSchemaIntrospectionCustomRule])
+
+    def on_validate(self) -> Iterator[None]:
+        ctx = self.execution_context
+        document = ctx.graphql_document
+        if document is not None and not _within_cost_limits(ctx.schema._schema, document):
+            raise validate(ctx.schema._schema, document, _COST_RULES, hide_suggestions=True)[0]
+        yield
+
+
+@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _within_cost_limits(schema: GraphQLSchema, document: DocumentNode) -> bool:
+    """The cost walk, once per document: the parser cache hands back the same document object for a repeated
+    query, so the settings page pays one lookup instead of a walk per request (bounded like that cache)."""
+    return not validate(schema, document, _COST_RULES, hide_suggestions=True)
+
+
+def _is_readable(error: GraphQLError) -> bool:
+    original = error.original_error
+    return original is None or isinstance(original, (GraphQLError, DomainError))
+
+
+class ErrorPolicy(SchemaExtension):
+    """Map resolver failures: database trouble → 503 + Retry-After; in production, mask the unexpected.
+
+    Strawberry builds extensions per request from these classes, so no state is shared between requests.
+    """
+
+    mask_unexpected = False
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors: list[GraphQLError] | None = getattr(result, "errors", None)
+        if not errors:
+            return
+        mapped = [self._map(error) for error in errors]
+        # A pathological document cannot make the answer itself large.
+        result.errors = mapped[:MAX_VALIDATION_ERRORS] if self.mask_unexpected else mapped  # type: ignore[union-attr]
+
+    def _map(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if original is not None and is_database_unavailable(original):
+            log.warning("database unavailable during a GraphQL operation", extra=describe(original))
+            self._answer_unavailable()
+            return GraphQLError(UNAVAILABLE_MESSAGE, error.nodes, path=error.path, extensions={"code": GRAPHQL_CODE})
+        if not self.mask_unexpected:
+            return error
+        if not _is_readable(error):
+            return GraphQLError(UNEXPECTED_MESSAGE, error.nodes, path=error.path,
+                                extensions={"code": "INTERNAL_SERVER_ERROR"})
+        if _SUGGESTION.search(error.message):
+            return GraphQLError(_SUGGESTION.sub("", error.message), error.nodes, path=error.path,
+                                extensions=error.extensions)
+        return error
+
+    def _answer_unavailable(self) -> None:
+        response = getattr(self.execution_context.context, "response", None)
+        if response is not None:
+            response.status_code = 503
+            response.headers.update(retry_after_headers())
+
+
+class MaskingErrorPolicy(ErrorPolicy):
+    mask_unexpected = True
+
+
+class ProductionTokenLimit(MaxTokensLimiter):
+    """The parser stops after MAX_TOKENS tokens, before any document gets expensive."""
+
+    def __init__(self) -> None:
+        super().__init__(max_token_count=MAX_TOKENS)
 
 
 def security_extensions(settings: Settings) -> list[SchemaExtension | type[SchemaExtension]]:
     """Extensions and validation rules for this profile (development keeps GraphiQL and introspection)."""
-    return []
+    if not settings.is_production:
+        return [ErrorPolicy]
+    return [ProductionTokenLimit, ProductionValidation, MaskingErrorPolicy]

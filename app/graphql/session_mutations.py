@@ -60,10 +60,12 @@ async def login(info: Info[Context, None], input: LoginInput) -> LoginPayload:
             signed_in = await session_service.sign_in(
                 db, username=input.username, password=input.password, ip_address=client_ip(ctx.request),
                 user_agent=ctx.request.headers.get("user-agent"), client_kind=input.client_kind.value,
+                limiter=ctx.state.login_limiter,
             )
     except DomainError as error:
         if (seconds := retry_after(error)) is not None:
             ctx.response.headers["Retry-After"] = str(seconds)
+            ctx.response.status_code = 429
         return LoginPayload(token=None, session=None, account=None, user_errors=user_errors(error))
     return LoginPayload(
         token=signed_in.token,

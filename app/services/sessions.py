@@ -11,14 +11,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from anyio.to_thread import run_sync as run_in_threadpool
 from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import transaction
 from app.models import Account, LoginSession, utcnow
-from app.services.accounts import check_credentials
+from app.services.accounts import check_credentials, username_key
 from app.services.devices import describe_location, describe_user_agent
 from app.services.errors import NotFound
+from app.services.ratelimit import LoginLimiter
 from app.services.tokens import digest, new_token
 
 # last_active_at is written at most this often per session, not on every request.
@@ -61,9 +63,17 @@ async def sign_in(
     ip_address: str | None,
     user_agent: str | None,
     client_kind: str = "web",
+    limiter: LoginLimiter | None = None,
 ) -> SignedIn:
-    """Check the credentials and open a new session with a fresh random token (no session fixation)."""
+    """Check the credentials and open a new session with a fresh random token (no session fixation).
+
+    With a ``limiter``, every attempt counts against the account's and the IP's budgets of failures first
+    (``RateLimited`` once one is spent, before any password is checked); a success hands its count back.
+    """
+    attempt = await limiter.reserve(username_key=username_key(username), ip_address=ip_address) if limiter else None
     account = await check_credentials(db, username=username, password=password)
+    if limiter and attempt:
+        await limiter.succeeded(attempt)
     return await open_session(
         db, account=account, ip_address=ip_address, user_agent=user_agent, client_kind=client_kind
     )
@@ -79,7 +89,9 @@ async def open_session(
     signed_in_at: datetime | None = None,
 ) -> SignedIn:
     token = new_token()
-    device = describe_user_agent(user_agent)
+    # Off the event loop: the first lookups load ua-parser's rules and the GeoIP database (~0.2 s of CPU).
+    device = await run_in_threadpool(describe_user_agent, user_agent)
+    location = await run_in_threadpool(describe_location, ip_address)
     now = signed_in_at or utcnow()
     session = LoginSession(
         account_id=account.id,
@@ -90,7 +102,7 @@ async def open_session(
         device=device.device,
         browser=device.browser,
         os=device.os,
-        location=describe_location(ip_address),
+        location=location,
         signed_in_at=now,
         last_active_at=now,
     )
@@ -112,6 +124,10 @@ async def authenticate_token(db: AsyncSession, *, token: str, policy: SessionPol
     if row is None:
         return None
     session, account = row
+    # Detached, fully loaded: a later write of the same request that rolls back (a mutation answering a userError)
+    # expires every object in the session, and touching an expired one would need IO outside SQLAlchemy's greenlet.
+    db.expunge(session)
+    db.expunge(account)
     if now - session.last_active_at >= ACTIVITY_WRITE_INTERVAL:
         async with transaction(db):
             await db.execute(

@@ -1,0 +1,126 @@
+"""Database trouble answers 503 with ``Retry-After``, never a 500 or a stack trace.
+
+What counts as trouble: the server is unreachable or refuses connections, the database is gone, the connection
+pool is exhausted, SQLite stays locked past its busy timeout, or PostgreSQL aborts a transaction that a retry would
+pass (serialization failure, deadlock, lock or statement timeout, shutdown). Nothing here keeps state between
+requests, so the service answers normally again as soon as the database does, without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+UNAVAILABLE_MESSAGE = "The service is temporarily unavailable. Try again in a few seconds."
+GRAPHQL_CODE = "TEMPORARILY_UNAVAILABLE"
+OAUTH_ERROR = "temporarily_unavailable"
+
+# SQLSTATE classes and codes a retry can get past: connection exceptions, transaction rollback (serialization
+# failure, deadlock), insufficient resources, operator intervention (shutdown, statement timeout), system errors,
+# a database that does not exist (yet), lock not available.
+_RETRYABLE_CLASSES = ("08", "40", "53", "57", "58")
+_RETRYABLE_CODES = ("3D000", "55P03")
+# asyncpg raises these bare (unwrapped) when it cannot open a connection.
+_NETWORK_ERRORS = (ConnectionError, TimeoutError, socket.gaierror)
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    for attr in ("sqlstate", "pgcode"):
+        value = getattr(error, attr, None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen and len(seen) < 8:
+        seen.append(current)
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+    return seen
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """True when ``error`` (or what caused it) means "the database cannot serve this now; retry soon"."""
+    for cause in _causes(error):
+        if isinstance(cause, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, *_NETWORK_ERRORS)):
+            return True
+        if isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        state = _sqlstate(cause)
+        if state and (state[:2] in _RETRYABLE_CLASSES or state in _RETRYABLE_CODES):
+            return True
+    return False
+
+
+def describe(error: BaseException) -> dict[str, str]:
+    """Loggable facts about a database failure: class names and SQLSTATE, never the statement or its parameters."""
+    causes = _causes(error)
+    facts = {"error": " <- ".join(type(cause).__name__ for cause in causes)}
+    state = next((s for s in (_sqlstate(c) for c in causes) if s), None)
+    if state:
+        facts["sqlstate"] = state
+    return facts
+
+
+def retry_after_headers() -> dict[str, str]:
+    return {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+
+
+def unavailable_response(path: str) -> Response:
+    """The 503 in the form the client of ``path`` understands: GraphQL errors, OAuth error JSON, or plain text."""
+    headers = retry_after_headers()
+    if path.startswith("/graphql"):
+        return JSONResponse({"data": None, "errors": [{"message": UNAVAILABLE_MESSAGE,
+                                                       "extensions": {"code": GRAPHQL_CODE}}]},
+                            status_code=503, headers=headers)
+    if path.startswith(("/oauth/", "/api/", "/.well-known/")):
+        return JSONResponse({"error": OAUTH_ERROR, "error_description": UNAVAILABLE_MESSAGE},
+                            status_code=503, headers=headers)
+    return PlainTextResponse(UNAVAILABLE_MESSAGE, status_code=503, headers=headers)
+
+
+class DatabaseFaultMiddleware:
+    """Turn a database failure anywhere below (routes, auth lookup, session close) into a clean 503."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            if started or not is_database_unavailable(error):
+                raise
+            log.warning("database unavailable; answered 503", extra={"path": scope.get("path"), **describe(error)})
+            await unavailable_response(str(scope.get("path", "")))(scope, receive, send)
+
+
+async def check_write_lock(conn: AsyncConnection) -> None:
+    """On SQLite, take and release the write lock: readers still pass in WAL mode while a writer holds the file,
+    so only this shows a locked database. (PostgreSQL has no database-wide write lock to probe.)"""
+    if conn.dialect.name != "sqlite":
+        return
+    await conn.exec_driver_sql("BEGIN IMMEDIATE")
+    await conn.exec_driver_sql("ROLLBACK")

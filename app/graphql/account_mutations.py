@@ -1,0 +1,51 @@
+"""Mutations on the signed-in account itself: changing the password."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import Info
+
+from app.auth import client_ip
+from app.graphql.context import Context
+from app.graphql.errors import UserError, retry_after, user_errors
+from app.services import password_change
+from app.services.errors import DomainError
+
+
+@strawberry.input(description="Input of `changePassword`.")
+class ChangePasswordInput:
+    current_password: str = strawberry.field(description="The password in use now.")
+    new_password: str = strawberry.field(
+        description="At least 8 characters, not containing the username, not a common password.")
+    logout_other_sessions: bool = strawberry.field(
+        default=True, description="End every other session of the account (this one stays signed in).")
+    revoke_apps: bool = strawberry.field(
+        default=False,
+        description="Also revoke every connected app: do this after giving your password to an app you distrust.")
+
+
+@strawberry.type(description="Result of `changePassword`.")
+class ChangePasswordPayload:
+    logged_out_session_count: int = strawberry.field(description="How many other sessions ended.")
+    revoked_app_count: int = strawberry.field(description="How many connected apps were revoked.")
+    user_errors: list[UserError] = strawberry.field(
+        description="`INVALID` on `currentPassword` or `newPassword`, or `RATE_LIMITED`; nothing changed then.")
+
+
+async def change_password(info: Info[Context, None], input: ChangePasswordInput) -> ChangePasswordPayload:
+    ctx = info.context
+    login = ctx.require_login()
+    try:
+        async with ctx.db() as db:
+            changed = await password_change.change_password(
+                db, account=login.account, current_session_id=login.session.id,
+                current_password=input.current_password, new_password=input.new_password,
+                logout_other_sessions=input.logout_other_sessions, revoke_apps=input.revoke_apps,
+                ip_address=client_ip(ctx.request), limiter=ctx.state.login_limiter)
+    except DomainError as error:
+        if (seconds := retry_after(error)) is not None:
+            ctx.response.headers["Retry-After"] = str(seconds)
+            ctx.response.status_code = 429
+        return ChangePasswordPayload(logged_out_session_count=0, revoked_app_count=0, user_errors=user_errors(error))
+    return ChangePasswordPayload(logged_out_session_count=changed.logged_out_sessions,
+                                 revoked_app_count=changed.revoked_apps, user_errors=[])

@@ -1,0 +1,136 @@
+"""Structured JSON logs with a request ID per request, and no secret in any of them.
+
+Every request gets an ID (the caller's ``X-Request-ID`` when it is a plain token, otherwise a new one) that is sent
+back in the ``X-Request-ID`` response header and stamped on every log record written while the request runs. The
+access line records method, path (never the query string: codes, states and misplaced tokens travel there),
+status and duration. Records are scrubbed on the way out: fields named like secrets are replaced, and
+``password=…``, ``token: …``, ``Bearer …`` and cookie values inside messages and tracebacks are masked.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REDACTED = "[redacted]"
+REQUEST_ID_HEADER = "X-Request-ID"
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("consentry_request_id", default=None)
+_INCOMING_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
+_SECRET_NAME = re.compile(r"pass(word)?|secret|token|code|cookie|authorization|session|verifier|credential",
+                          re.IGNORECASE)
+_SECRET_IN_TEXT = re.compile(
+    r"(?P<key>\b[\w-]*(?:pass(?:word)?|secret|token|code|cookie|authorization|verifier)[\w-]*\b[\"']?\s*[=:]\s*)"
+    r"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&)}\]]+)",
+    re.IGNORECASE,
+)
+_BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+# Fields every LogRecord has; anything else on a record came from ``extra=`` and is logged as a field.
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+_HANDLER_MARK = "_consentry_json"
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def scrub(text: str) -> str:
+    """Mask secret-looking ``name=value`` pairs and Authorization credentials inside free text."""
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    return _SECRET_IN_TEXT.sub(lambda m: f"{m.group('key')}{REDACTED}", text)
+
+
+def _field(name: str, value: Any) -> Any:
+    if _SECRET_NAME.search(name):
+        return REDACTED
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    return scrub(repr(value))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id, extra fields, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": scrub(record.getMessage()),
+        }
+        request_id = getattr(record, "request_id", None) or current_request_id()
+        if request_id:
+            entry["request_id"] = request_id
+        for name, value in vars(record).items():
+            if name not in _RECORD_FIELDS and name != "request_id" and not name.startswith("_"):
+                entry[name] = _field(name, value)
+        if record.exc_info:
+            entry["exception"] = scrub(self.formatException(record.exc_info))
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr for the app and uvicorn. Idempotent. Uvicorn's own access log is switched off: it
+    prints query strings, and RequestContextMiddleware writes a safer access line."""
+    root = logging.getLogger()
+    if not any(getattr(handler, _HANDLER_MARK, False) for handler in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        setattr(handler, _HANDLER_MARK, True)
+        root.addHandler(handler)
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error"):
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers = []
+        uvicorn_logger.propagate = True
+    access = logging.getLogger("uvicorn.access")
+    access.handlers = []
+    access.propagate = False
+    access.disabled = True
+
+
+class RequestContextMiddleware:
+    """Assign the request ID, echo it in ``X-Request-ID``, and write one access line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.log = logging.getLogger("consentry.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.lower().encode(), b"").decode("latin-1")
+        request_id = incoming if _INCOMING_ID.match(incoming) else uuid.uuid4().hex
+        token = _request_id.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            client = scope.get("client")
+            self.log.info("%s %s %s", scope["method"], scope["path"], status, extra={
+                "method": scope["method"], "path": scope["path"], "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "client_ip": client[0] if client else None,
+            })
+            _request_id.reset(token)

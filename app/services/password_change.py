@@ -1,0 +1,90 @@
+"""Changing a password, and what a password change ends.
+
+A new password needs the current one (a stolen session alone cannot take the account over), must be at least
+``MIN_PASSWORD_LENGTH`` characters, must not contain the username and must not be a common password (NIST SP
+800-63B §5.1.1.2). By default every other session ends; on request every connected app is revoked too, which is
+what to do after giving a password to a bad app. Everything is written in one transaction, with bulk UPDATEs.
+Wrong current passwords count against the sign-in limits, so this is no back door for guessing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import transaction
+from app.models import Account, AuthorizationCode, Grant, LoginSession, OAuthToken, utcnow
+from app.services.accounts import MIN_PASSWORD_LENGTH
+from app.services.common_passwords import is_common
+from app.services.errors import Invalid
+from app.services.passwords import hash_password, verify_password
+from app.services.ratelimit import LoginLimiter
+
+MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this only keeps a request from hashing megabytes
+
+
+@dataclass(frozen=True)
+class PasswordChanged:
+    logged_out_sessions: int
+    revoked_apps: int
+
+
+def check_new_password(password: str, *, username: str) -> None:
+    """Raise ``Invalid`` (field ``newPassword``) when the password is too weak to accept."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"Use at least {MIN_PASSWORD_LENGTH} characters.", field="newPassword")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise Invalid(f"Use at most {MAX_PASSWORD_LENGTH} characters.", field="newPassword")
+    if username.strip().lower() in password.lower():
+        raise Invalid("Your password must not contain your username.", field="newPassword")
+    if is_common(password):
+        raise Invalid("That password is too common. Choose one that is harder to guess.", field="newPassword")
+
+
+async def change_password(
+    db: AsyncSession,
+    *,
+    account: Account,
+    current_session_id: uuid.UUID,
+    current_password: str,
+    new_password: str,
+    logout_other_sessions: bool = True,
+    revoke_apps: bool = False,
+    ip_address: str | None = None,
+    limiter: LoginLimiter | None = None,
+) -> PasswordChanged:
+    attempt = await limiter.reserve(username_key=account.username_key, ip_address=ip_address) if limiter else None
+    if not await verify_password(account.password_hash, current_password):
+        raise Invalid("Your current password is incorrect.", field="currentPassword")
+    if limiter and attempt:
+        await limiter.succeeded(attempt)
+    check_new_password(new_password, username=account.username)
+    password_hash = await hash_password(new_password)
+    now = utcnow()
+    sessions = apps = 0
+    async with transaction(db):
+        await db.execute(update(Account).where(Account.id == account.id).values(password_hash=password_hash))  # type: ignore[arg-type]
+        if logout_other_sessions:
+            sessions = (await db.execute(
+                update(LoginSession)
+                .where(LoginSession.account_id == account.id, LoginSession.id != current_session_id,  # type: ignore[arg-type]
+                       LoginSession.revoked_at.is_(None))  # type: ignore[union-attr]
+                .values(revoked_at=now, revoked_reason="password_changed")
+            )).rowcount  # type: ignore[attr-defined]
+        if revoke_apps:
+            # Grants before tokens and codes: the lock order of revoke_access and the token endpoint.
+            apps = (await db.execute(
+                update(Grant).where(Grant.account_id == account.id, Grant.revoked_at.is_(None)).values(revoked_at=now)  # type: ignore[arg-type,union-attr]
+            )).rowcount  # type: ignore[attr-defined]
+            await db.execute(
+                update(OAuthToken).where(OAuthToken.account_id == account.id, OAuthToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
+                .values(revoked_at=now))
+            await db.execute(
+                update(AuthorizationCode)
+                .where(AuthorizationCode.account_id == account.id, AuthorizationCode.used_at.is_(None))  # type: ignore[arg-type,union-attr]
+                .values(used_at=now))
+    account.password_hash = password_hash
+    return PasswordChanged(logged_out_sessions=int(sessions), revoked_apps=int(apps))

@@ -1,0 +1,103 @@
+"""Limits on failed sign-ins, per account and per client IP (OWASP Authentication cheat sheet, Keycloak's
+brute-force detection).
+
+Counts live in memory by default and in Redis when ``CONSENTRY_REDIS_URL`` is set, so several workers share them.
+Every attempt *reserves* one unit of both budgets before the password is checked: a burst of parallel attempts
+cannot slip past the limit while the first ones are still hashing. A successful sign-in hands its units back, so
+only failures count. If Redis is unreachable the limiter falls back to an in-process count rather than letting
+every attempt through or locking everybody out.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, Storage
+from limits.storage import storage_from_string
+from limits.aio.strategies import FixedWindowRateLimiter
+
+from app.services.errors import RateLimited
+
+log = logging.getLogger(__name__)
+
+TOO_MANY_ATTEMPTS = "Too many failed sign-in attempts. Try again later."
+_NO_IP = "unknown"
+
+
+def _async_storage_url(redis_url: str) -> str:
+    # limits picks its async Redis client by scheme; redis-py (a dependency of ours) is selected below.
+    if redis_url.startswith(("redis://", "rediss://", "redis+unix://")):
+        return f"async+{redis_url}"
+    return redis_url
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One reserved sign-in attempt: keys it was counted under, so a success can hand the units back."""
+
+    keys: tuple[tuple[RateLimitItem, str], ...]
+    storage: Storage
+
+
+class LoginLimiter:
+    """Budgets of failed sign-ins for each account (by username, known or not) and each client IP."""
+
+    def __init__(self, *, per_account: str, per_ip: str, redis_url: str | None = None,
+                 key_prefix: str = "consentry") -> None:
+        self.per_account = parse(per_account)
+        self.per_ip = parse(per_ip)
+        self.key_prefix = key_prefix
+        self._fallback = MemoryStorage()
+        self._storage: Storage = self._fallback
+        if redis_url:
+            self._storage = storage_from_string(  # type: ignore[assignment]
+                _async_storage_url(redis_url), implementation="redispy", key_prefix=key_prefix,
+                socket_connect_timeout=2, socket_timeout=2)
+
+    @property
+    def shared(self) -> bool:
+        """True when counts are shared through Redis rather than kept in this process."""
+        return self._storage is not self._fallback
+
+    def _keys(self, username_key: str, ip_address: str | None) -> tuple[tuple[RateLimitItem, str], ...]:
+        return ((self.per_account, f"login:account:{username_key}"),
+                (self.per_ip, f"login:ip:{ip_address or _NO_IP}"))
+
+    async def reserve(self, *, username_key: str, ip_address: str | None) -> Attempt:
+        """Count one attempt against both budgets, or raise ``RateLimited`` (nothing counted) when one is spent."""
+        keys = self._keys(username_key, ip_address)
+        try:
+            return await self._reserve(self._storage, keys)
+        except RateLimited:
+            raise
+        except Exception as exc:  # Redis down or timing out: keep limiting, per process, instead of failing open
+            log.warning("shared rate-limit storage unavailable (%s); counting in this process", type(exc).__name__)
+            return await self._reserve(self._fallback, keys)
+
+    async def _reserve(self, storage: Storage, keys: tuple[tuple[RateLimitItem, str], ...]) -> Attempt:
+        limiter = FixedWindowRateLimiter(storage)
+        taken: list[tuple[RateLimitItem, str]] = []
+        for item, key in keys:
+            if await limiter.hit(item, key):
+                taken.append((item, key))
+                continue
+            # Over budget: this attempt never reaches the password check, so it leaves no count behind.
+            await storage.incr(item.key_for(key), item.get_expiry(), amount=-1)
+            for done_item, done_key in taken:
+                await storage.incr(done_item.key_for(done_key), done_item.get_expiry(), amount=-1)
+            reset_at = (await limiter.get_window_stats(item, key)).reset_time
+            raise RateLimited(TOO_MANY_ATTEMPTS, retry_after=max(1, math.ceil(reset_at - time.time())),
+                              field="username")
+        return Attempt(keys=tuple(taken), storage=storage)
+
+    async def succeeded(self, attempt: Attempt) -> None:
+        """The credentials were right: the attempt was not a failure, so its units go back."""
+        try:
+            for item, key in attempt.keys:
+                await attempt.storage.incr(item.key_for(key), item.get_expiry(), amount=-1)
+        except Exception as exc:  # a refund that cannot be written only makes the limit slightly stricter
+            log.warning("could not refund a successful sign-in attempt (%s)", type(exc).__name__)

@@ -1,0 +1,145 @@
+"""SECURITY.md I39: the production profile refuses every probe of graphql-cop (same documents, same verdicts).
+
+Each probe below sends what graphql-cop sends and asserts the opposite of its "vulnerable" condition, plus that the
+refusal says why. The development profile keeps GraphiQL and introspection (checked last).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from app.services import grants as grant_service
+from tests.factories import LOGIN, make_account
+
+INTROSPECTION = """
+query cop { __schema { queryType { name } mutationType { name } types { kind name fields(includeDeprecated: true) {
+  name args { name type { kind name ofType { kind name } } } type { kind name ofType { kind name } } } } } }
+"""
+CIRCULAR_INTROSPECTION = ("query cop { __schema { types { fields { type { fields { type { fields { type { fields { "
+                          "type { name } } } } } } } } } } }")
+
+
+async def _post(http: httpx.AsyncClient, payload: Any) -> tuple[int, Any]:
+    response = await http.post("/graphql", json=payload)
+    return response.status_code, response.json()
+
+
+def _error_messages(body: dict[str, Any]) -> list[str]:
+    return [error["message"] for error in body.get("errors", [])]
+
+
+async def test_i39_alias_overloading_101_aliases_is_refused(production_client: httpx.AsyncClient) -> None:
+    query = "query cop { " + " ".join(f"alias{i}:__typename" for i in range(101)) + " }"
+    _, body = await _post(production_client, {"query": query})
+    assert body.get("data") is None
+    assert _error_messages(body) == ["101 aliases found. Allowed: 15"]
+
+
+async def test_i39_array_batching_of_10_operations_is_refused(production_client: httpx.AsyncClient) -> None:
+    response = await production_client.post("/graphql", json=[{"query": "query cop { __typename }"}] * 10)
+    assert response.status_code == 400
+    assert not response.text.lstrip().startswith("[")
+
+
+async def test_i39_directive_overloading_gets_one_refusal_not_ten_errors(production_client: httpx.AsyncClient) -> None:
+    _, body = await _post(production_client, {"query": "query cop { __typename @aa@aa@aa@aa@aa@aa@aa@aa@aa@aa }"})
+    assert body.get("data") is None
+    assert len(body["errors"]) == 1
+    assert body["errors"][0]["message"].startswith("Too many directives")
+
+
+async def test_i39_field_suggestions_are_hidden(production_client: httpx.AsyncClient) -> None:
+    for query in ("query cop { __schema { directive } }", "query cop { viewr { id } }",
+                  'mutation { login(input: {username: "a", password: "b", clientKind: MOBIL}) { token } }'):
+        _, body = await _post(production_client, {"query": query})
+        assert body["errors"], body
+        assert not any("Did you mean" in message for message in _error_messages(body)), body
+
+
+async def test_i39_introspection_and_circular_introspection_are_refused(production_client: httpx.AsyncClient) -> None:
+    for query in (INTROSPECTION, CIRCULAR_INTROSPECTION, "{ __type(name: \"Account\") { name fields { name } } }"):
+        _, body = await _post(production_client, {"query": query})
+        assert body.get("data") is None, body
+        assert "introspection" in body["errors"][0]["message"].lower(), body
+    # __typename is not introspection: clients need it for unions and interfaces.
+    assert await _post(production_client, {"query": "{ __typename }"}) == (200, {"data": {"__typename": "Query"}})
+
+
+async def test_i39_get_queries_and_get_mutations_are_refused(production_client: httpx.AsyncClient) -> None:
+    for query in ("query cop { __typename }", "mutation cop { __typename }"):
+        response = await production_client.get("/graphql", params={"query": query})
+        assert response.status_code in (400, 404, 405), response.text
+        assert '"__typename"' not in response.text
+
+
+async def test_i39_url_encoded_post_is_refused(production_client: httpx.AsyncClient) -> None:
+    response = await production_client.post("/graphql", data={"query": "query cop { __typename }"})
+    assert response.status_code == 415
+    assert "__typename" not in response.text
+
+
+async def test_i39_graphiql_page_is_not_served(production_client: httpx.AsyncClient) -> None:
+    response = await production_client.get("/graphql", headers={"accept": "text/html"})
+    assert response.status_code != 200
+    assert not any(word in response.text.lower() for word in ("graphiql", "graphql playground", "altair"))
+
+
+async def test_i39_no_tracing_in_answers(production_client: httpx.AsyncClient) -> None:
+    _, body = await _post(production_client, {"query": "query cop { __typename }"})
+    assert body == {"data": {"__typename": "Query"}}
+
+
+async def test_i39_field_duplication_500_times_is_refused(production_client: httpx.AsyncClient) -> None:
+    _, body = await _post(production_client, {"query": "query cop { " + "__typename \n" * 500 + "}"})
+    assert body.get("data") is None
+    assert len(body["errors"]) == 1 and body["errors"][0]["message"].startswith("Too many fields")
+
+
+async def test_i39_depth_and_token_limits(production_client: httpx.AsyncClient) -> None:
+    # The limits are checked before the spec's rules, so even a nonsense document this deep gets one short refusal.
+    deep = "{ viewer " + "".join(f"{{ f{i} " for i in range(11)) + "}" * 12
+    _, body = await _post(production_client, {"query": deep})
+    assert len(body["errors"]) == 1 and "exceeds maximum operation depth of 10" in body["errors"][0]["message"]
+    _, body = await _post(production_client, {"query": "{ " + "__typename " * 1200 + "}"})
+    assert len(body["errors"]) == 1 and "more than 1000 tokens" in body["errors"][0]["message"]
+
+
+async def test_i39_unhandled_errors_are_masked_but_domain_errors_read_clearly(
+    production_app: Starlette, production_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await make_account(production_app, "alice")
+    _, body = await _post(production_client, {"query": LOGIN, "variables": {"username": "alice", "password": "nope"}})
+    assert body["data"]["login"]["userErrors"] == [
+        {"message": "Incorrect username or password.", "field": "password", "code": "INVALID"}]
+    _, body = await _post(production_client, {"query": "{ viewer { id } }"})
+    assert body["errors"][0]["message"] == "You must be signed in."
+    assert body["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+
+    _, signed_in = await _post(production_client, {"query": LOGIN, "variables": {"username": "alice",
+                                                                               "password": "correct horse battery staple"}})
+    token = signed_in["data"]["login"]["token"]
+
+    async def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise KeyError("internal detail: /srv/consentry/secret.py line 42")
+
+    monkeypatch.setattr(grant_service, "get_authorization_request", broken)
+    response = await production_client.post("/graphql", json={"query": 'query cop { authorizationRequest(id: "x") { id } }'},
+                                            headers={"authorization": f"Bearer {token}"})
+    body = response.json()
+    assert body["errors"] == [{"message": "Unexpected error.", "locations": [{"line": 1, "column": 13}],
+                               "path": ["authorizationRequest"], "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]
+    assert "internal detail" not in response.text and "Traceback" not in response.text
+    # graphql-cop's "unhandled error detection": a typo must not expose an exception either.
+    _, body = await _post(production_client, {"query": "query cop { __typenamee }"})
+    assert all("exception" not in error.get("extensions", {}) for error in body["errors"])
+
+
+async def test_i39_development_keeps_graphiql_and_introspection(client: httpx.AsyncClient) -> None:
+    page = await client.get("/graphql", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    _, body = await _post(client, {"query": INTROSPECTION})
+    assert body["data"]["__schema"]["queryType"] == {"name": "Query"}

@@ -1,0 +1,110 @@
+"""Structured logs: one JSON object per line, a request ID per request (echoed in ``X-Request-ID``), and no secret
+in any line, even at DEBUG level, across a full flow that handles every kind of secret we have."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from app.logs import JsonFormatter
+from tests.conftest import client_for
+from tests.factories import LOGIN, PASSWORD, graphql_data, make_account
+from tests.oauth.helpers import Person, call_me, exchange, introspect, obtain_code, refresh, register, revoke
+
+NEW_PASSWORD = "plum tiger seventeen ladders"
+WRONG_PASSWORD = "hunter2-wrong-guess"
+
+
+@pytest.fixture
+def captured_logs(app: Starlette) -> Iterator[io.StringIO]:
+    """Everything any logger writes, formatted by our production formatter, at DEBUG level."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def _records(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+async def _full_flow(app: Starlette, http: httpx.AsyncClient) -> list[str]:
+    """Sign in every way, run OAuth end to end, change the password; return every secret value used."""
+    account = await make_account(app, "alice")
+    reg = await register(app)
+    assert reg.client_secret
+    page = await http.post("/login", data={"username": "alice", "password": PASSWORD, "next": "/settings"})
+    cookie = page.cookies["consentry_session"]
+    http.cookies.clear()
+    await http.post("/login", data={"username": "alice", "password": WRONG_PASSWORD})
+    token = (await graphql_data(http, LOGIN, {"username": "alice", "password": PASSWORD}))["login"]["token"]
+    person = Person(account=account, token=token)
+
+    code, verifier = await obtain_code(http, person, reg)
+    tokens = (await exchange(http, reg, code, verifier)).json()
+    rotated = (await refresh(http, reg, tokens["refresh_token"])).json()
+    await introspect(http, reg, rotated["access_token"])
+    await http.get("/api/v1/me", params={"access_token": rotated["access_token"]})  # a token in the wrong place
+    await call_me(http, rotated["access_token"])
+    await revoke(http, reg, rotated["refresh_token"])
+    await http.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": rotated["refresh_token"]},
+                    auth=(reg.app.client_id, reg.client_secret))
+    await exchange(http, reg, code, verifier)  # a replayed code: refused and logged, never with the code
+    changed = await graphql_data(http, "mutation($c: String!, $n: String!) { changePassword(input: "
+                                 "{currentPassword: $c, newPassword: $n}) { userErrors { code } } }",
+                                 {"c": PASSWORD, "n": NEW_PASSWORD}, token=token)
+    assert changed == {"changePassword": {"userErrors": []}}
+    return [PASSWORD, NEW_PASSWORD, WRONG_PASSWORD, cookie, token, code, verifier, reg.client_secret,
+            tokens["access_token"], tokens["refresh_token"], rotated["access_token"], rotated["refresh_token"]]
+
+
+async def test_no_secret_appears_in_the_logs_of_a_full_flow(app: Starlette, captured_logs: io.StringIO) -> None:
+    async with client_for(app) as http:
+        secrets = await _full_flow(app, http)
+    text = captured_logs.getvalue()
+    records = _records(captured_logs)  # every line is one JSON object
+    paths = {record.get("path") for record in records if record["logger"] == "consentry.access"}
+    assert {"/login", "/graphql", "/oauth/authorize", "/oauth/token", "/oauth/introspect", "/oauth/revoke",
+            "/api/v1/me"} <= paths
+    leaked = [secret[:6] + "…" for secret in secrets if secret in text]
+    assert leaked == [], f"secrets found in the logs: {leaked}"
+
+
+async def test_every_request_gets_an_id_in_its_log_lines_and_its_response(
+    app: Starlette, captured_logs: io.StringIO,
+) -> None:
+    async with client_for(app) as http:
+        first, second = await http.get("/healthz"), await http.get("/healthz")
+        chosen = await http.get("/healthz", headers={"x-request-id": "edge-proxy-1234abcd"})
+        forged = await http.get("/healthz", headers={"x-request-id": "bad id\twith spaces"})
+    ids = [response.headers["x-request-id"] for response in (first, second, chosen, forged)]
+    assert ids[0] != ids[1] and len(ids[0]) == 32
+    assert ids[2] == "edge-proxy-1234abcd"
+    assert ids[3] != "bad id\twith spaces" and len(ids[3]) == 32
+    access = [record for record in _records(captured_logs) if record["logger"] == "consentry.access"]
+    assert [record["request_id"] for record in access] == ids
+    assert {(record["method"], record["path"], record["status"]) for record in access} == {("GET", "/healthz", 200)}
+
+
+def test_the_formatter_masks_secrets_handed_to_it_by_mistake() -> None:
+    record = logging.LogRecord("consentry", logging.WARNING, __file__, 1,
+                               "retrying with password=%s and Authorization: Bearer %s", ("s3cr3t-pw", "tok123"), None)
+    record.client_secret = "cs-999"
+    line = json.loads(JsonFormatter().format(record))
+    assert "s3cr3t-pw" not in line["message"] and "tok123" not in line["message"]
+    assert line["client_secret"] == "[redacted]"

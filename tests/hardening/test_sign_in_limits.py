@@ -1,0 +1,135 @@
+"""SECURITY.md H35: failed sign-ins are limited per account and per client IP; over the limit → 429 + Retry-After."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from tests.factories import LOGIN, PASSWORD, make_account
+
+LIMITS = {"login_attempts_per_account": "3/15 minutes", "login_attempts_per_ip": "5/15 minutes"}
+Clients = Callable[..., httpx.AsyncClient]
+
+
+async def _login(http: httpx.AsyncClient, username: str, password: str) -> tuple[httpx.Response, dict[str, Any]]:
+    response = await http.post("/graphql", json={"query": LOGIN, "variables": {"username": username,
+                                                                              "password": password}})
+    return response, response.json()["data"]["login"]
+
+
+def _codes(payload: dict[str, Any]) -> list[str]:
+    return [error["code"] for error in payload["userErrors"]]
+
+
+def _assert_retry_after(response: httpx.Response) -> None:
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["retry-after"]) <= 15 * 60
+
+
+async def test_h35_failures_per_account_end_in_429_even_for_the_right_password(
+    make_apps: Callable[..., Starlette], clients: Clients,
+) -> None:
+    app = make_apps(**LIMITS)
+    await make_account(app, "alice")
+    await make_account(app, "bob")
+    http = clients(app, ip="203.0.113.1")
+    for _ in range(3):
+        response, payload = await _login(http, "alice", "wrong password")
+        assert (response.status_code, _codes(payload)) == (200, ["INVALID"])
+    response, payload = await _login(clients(app, ip="203.0.113.2"), "ALICE", PASSWORD)
+    _assert_retry_after(response)
+    assert payload == {"token": None, "session": None, "userErrors": [
+        {"message": "Too many failed sign-in attempts. Try again later.", "field": "username", "code": "RATE_LIMITED"}]}
+    # Another account is not affected.
+    response, payload = await _login(http, "bob", PASSWORD)
+    assert response.status_code == 200 and payload["token"]
+
+
+async def test_h35_unknown_usernames_are_limited_the_same_way(
+    make_apps: Callable[..., Starlette], clients: Clients,
+) -> None:
+    app = make_apps(**LIMITS)
+    answers = []
+    for ip in ("198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"):
+        response, payload = await _login(clients(app, ip=ip), "nobody", "guess")
+        answers.append((response.status_code, _codes(payload)))
+    assert answers == [(200, ["INVALID"])] * 3 + [(429, ["RATE_LIMITED"])]
+
+
+async def test_h35_successful_sign_ins_do_not_use_up_the_budget(
+    make_apps: Callable[..., Starlette], clients: Clients,
+) -> None:
+    app = make_apps(**LIMITS)
+    await make_account(app, "alice")
+    http = clients(app)
+    for _ in range(6):
+        response, payload = await _login(http, "alice", PASSWORD)
+        assert response.status_code == 200 and payload["token"]
+    for _ in range(2):
+        assert _codes((await _login(http, "alice", "wrong"))[1]) == ["INVALID"]
+    assert (await _login(http, "alice", PASSWORD))[1]["token"]
+
+
+async def test_h35_failures_per_ip_across_many_usernames(make_apps: Callable[..., Starlette], clients: Clients) -> None:
+    app = make_apps(**LIMITS)
+    await make_account(app, "alice")
+    sprayer = clients(app, ip="192.0.2.66")
+    for name in ("ann", "ben", "cid", "dan", "eve"):
+        assert _codes((await _login(sprayer, name, "Winter2024!"))[1]) == ["INVALID"]
+    response, payload = await _login(sprayer, "alice", PASSWORD)
+    _assert_retry_after(response)
+    assert _codes(payload) == ["RATE_LIMITED"]
+    response, payload = await _login(clients(app, ip="192.0.2.67"), "alice", PASSWORD)
+    assert response.status_code == 200 and payload["token"]
+
+
+async def test_h35_one_document_of_aliased_logins_counts_every_attempt(
+    make_apps: Callable[..., Starlette], clients: Clients,
+) -> None:
+    app = make_apps(**LIMITS)
+    await make_account(app, "alice")
+    http = clients(app)
+    fields = " ".join(f'a{i}: login(input: {{username: "alice", password: "guess-{i}"}}) {{ userErrors {{ code }} }}'
+                      for i in range(10))
+    response = await http.post("/graphql", json={"query": f"mutation {{ {fields} }}"})
+    _assert_retry_after(response)
+    data = response.json()["data"]
+    assert [data[f"a{i}"]["userErrors"][0]["code"] for i in range(10)] == ["INVALID"] * 3 + ["RATE_LIMITED"] * 7
+    response, payload = await _login(clients(app, ip="203.0.113.9"), "alice", PASSWORD)
+    assert _codes(payload) == ["RATE_LIMITED"]
+
+
+async def test_h35_sign_in_page_answers_429_with_retry_after(
+    make_apps: Callable[..., Starlette], clients: Clients,
+) -> None:
+    app = make_apps(**LIMITS)
+    await make_account(app, "alice")
+    http = clients(app)
+    for _ in range(3):
+        page = await http.post("/login", data={"username": "alice", "password": "nope", "next": "/settings"})
+        assert page.status_code == 401
+    page = await http.post("/login", data={"username": "alice", "password": PASSWORD, "next": "/settings"})
+    _assert_retry_after(page)
+    assert "Too many failed sign-in attempts" in page.text
+    assert "set-cookie" not in page.headers
+
+
+async def test_h35_workers_share_counts_through_redis(
+    make_apps: Callable[..., Starlette], clients: Clients, redis_url: str,
+) -> None:
+    first, second = make_apps(**LIMITS, redis_url=redis_url), make_apps(**LIMITS, redis_url=redis_url)
+    assert first.state.consentry.login_limiter.shared
+    # Redis outlives the test: fresh names and addresses keep earlier runs' counts out of this one.
+    run = uuid.uuid4()
+    username = f"r{run.hex[:12]}"
+    await make_account(first, username)
+    answers = []
+    for index, app in enumerate((first, second, first, second)):
+        ip = f"10.{run.bytes[0]}.{run.bytes[1]}.{index + 1}"
+        response, payload = await _login(clients(app, ip=ip), username, "wrong")
+        answers.append((response.status_code, _codes(payload)))
+    assert answers == [(200, ["INVALID"])] * 3 + [(429, ["RATE_LIMITED"])]
