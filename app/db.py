@@ -66,9 +66,14 @@ class Database:
         self.sync_engine.dispose()
 
 
-def create_database(database_url: str, *, pooled: bool = True) -> Database:
-    """Engines for one database. ``pooled=False`` opens a connection per checkout: for running behind an external
-    pooler (PgBouncer), and for sharing one app between event loops (a test process and a live server thread)."""
+def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: float = 10) -> Database:
+    """Engines for one database.
+
+    ``pooled=False`` opens a connection per checkout: for running behind an external pooler (PgBouncer), and for
+    sharing one app between event loops (a test process and a live server thread). ``timeout_seconds`` bounds
+    connecting, waiting for locks and running one statement, so a slow or stuck database turns into a clean,
+    retryable error (503) instead of requests that hang.
+    """
     async_url, sync_url = _driver_urls(database_url)
     is_sqlite = async_url.startswith("sqlite")
     engine_args: dict[str, Any]
@@ -77,9 +82,17 @@ def create_database(database_url: str, *, pooled: bool = True) -> Database:
     elif is_sqlite:
         engine_args = {}
     else:
-        engine_args = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
-    async_engine = create_async_engine(async_url, **engine_args)
-    sync_engine = create_engine(sync_url, **engine_args)
+        engine_args = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_timeout": timeout_seconds}
+    async_args, sync_args = dict(engine_args), dict(engine_args)
+    if not is_sqlite:
+        # Server-side limits: PostgreSQL cancels the statement (SQLSTATE 57014 / 55P03), which maps to a 503.
+        millis = str(int(timeout_seconds * 1000))
+        async_args["connect_args"] = {"timeout": timeout_seconds,
+                                      "server_settings": {"statement_timeout": millis, "lock_timeout": millis}}
+        sync_args["connect_args"] = {"connect_timeout": max(1, int(timeout_seconds)),
+                                     "options": f"-c statement_timeout={millis} -c lock_timeout={millis}"}
+    async_engine = create_async_engine(async_url, **async_args)
+    sync_engine = create_engine(sync_url, **sync_args)
     if is_sqlite:
         event.listen(async_engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(sync_engine, "connect", _sqlite_pragmas)

@@ -27,7 +27,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     configure_logging(settings.log_level)
     state = AppState(
         settings=settings,
-        database=create_database(settings.database_url, pooled=settings.database_pooling),
+        database=create_database(settings.database_url, pooled=settings.database_pooling,
+                                 timeout_seconds=settings.database_timeout_seconds),
         catalog=load_catalog(settings.permission_catalog_path),
         login_limiter=LoginLimiter(per_account=settings.login_attempts_per_account,
                                    per_ip=settings.login_attempts_per_ip, redis_url=settings.redis_url),

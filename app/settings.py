@@ -35,6 +35,7 @@ def _env_int(name: str, default: int) -> int:
 class Settings:
     database_url: str = "sqlite:///./consentry.db"
     database_pooling: bool = True
+    database_timeout_seconds: float = 10
     secret_key: str = DEV_SECRET_KEY
     environment: str = "development"
     base_url: str = "http://127.0.0.1:8000"
@@ -92,6 +93,7 @@ def load_settings() -> Settings:
     settings = Settings(
         database_url=_env("DATABASE_URL", Settings.database_url),
         database_pooling=_env("DATABASE_POOLING", "on").lower() not in ("off", "false", "0", "no"),
+        database_timeout_seconds=_env_int("DATABASE_TIMEOUT_SECONDS", 10),
         secret_key=_env("SECRET_KEY", DEV_SECRET_KEY),
         environment=_env("ENVIRONMENT", "development"),
         base_url=_env("BASE_URL", Settings.base_url),
