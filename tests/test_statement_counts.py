@@ -1,0 +1,153 @@
+"""SQL statements per request must not grow with the data: the page query and the bulk revocations (issue 6, G2/G5).
+
+Rows are built straight with the models (fast); requests go through real GraphQL over HTTP; statements are counted
+on the app's own engine with a ``before_cursor_execute`` listener, on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import event, func, select
+from starlette.applications import Starlette
+
+from app.graphql.ids import to_global_id
+from app.models import App, Grant, LoginSession, OAuthToken, utcnow
+from app.services.tokens import digest, new_token
+from tests.factories import graphql_data, login, make_account
+
+PAGE = """
+{ viewer {
+    connectedApps { nodes { id app { id name description iconUrl developerName } permissions { scope title }
+                            canView { title } canDo { title } authorizedAt lastUsedAt } totalCount }
+    sessions { nodes { id isCurrent device browser os location signedInAt lastActiveAt } totalCount } } }
+"""
+SIGNED_IN_ONLY = "{ viewer { id } }"
+REVOKE = "mutation($id: ID!) { revokeAccess(input: {appId: $id}) { app { id name } userErrors { code } } }"
+LOGOUT_OTHERS = "mutation { logoutOtherSessions { loggedOutCount userErrors { code } } }"
+SCOPES = "tweet.read tweet.write users.read"
+PAGE_STATEMENT_LIMIT = 5
+MUTATION_STATEMENT_LIMIT = 4
+
+
+@contextmanager
+def counting_statements(app: Starlette) -> Iterator[list[str]]:
+    """Every SQL statement the app's async engine sends while the block runs."""
+    statements: list[str] = []
+    engine = app.state.consentry.database.async_engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def _count(app: Starlette, client: httpx.AsyncClient, query: str, token: str,
+                 variables: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    with counting_statements(app) as statements:
+        data = await graphql_data(client, query, variables, token=token)
+    return len(statements), data
+
+
+async def _signed_in(app: Starlette, client: httpx.AsyncClient, username: str) -> tuple[uuid.UUID, str]:
+    account = await make_account(app, username)
+    token = await login(client, username)
+    await graphql_data(client, SIGNED_IN_ONLY, token=token)  # the pool is warm before anything is counted
+    return account.id, token
+
+
+async def _add(app: Starlette, rows: list[Any]) -> None:
+    async with app.state.consentry.database.async_sessions() as db:
+        db.add_all(rows)
+        await db.commit()
+
+
+def _connected_app(account_id: uuid.UUID, index: int, tokens: int = 0) -> list[Any]:
+    """An app, the account's grant to it with three permissions, and ``tokens`` live access tokens."""
+    now = utcnow()
+    app = App(client_id=f"c-{uuid.uuid4().hex}", name=f"App {index}", description="Counts statements.",
+              icon_url=f"https://apps.example/{index}.png", developer_name="Bench", scopes=SCOPES,
+              redirect_uris=["https://apps.example/cb"])
+    grant = Grant(account_id=account_id, app_id=app.id, scopes=SCOPES, authorized_at=now - timedelta(minutes=index))
+    live = [OAuthToken(grant_id=grant.id, app_id=app.id, account_id=account_id, family_id=uuid.uuid4(),
+                       access_digest=digest(new_token()), scopes=SCOPES, access_expires_at=now + timedelta(hours=1))
+            for _ in range(tokens)]
+    return [app, grant, *live]
+
+
+def _other_sessions(account_id: uuid.UUID, count: int) -> list[LoginSession]:
+    now = utcnow()
+    return [LoginSession(account_id=account_id, token_digest=digest(new_token()), device="Computer",
+                         signed_in_at=now, last_active_at=now) for _ in range(count)]
+
+
+async def _live_tokens(app: Starlette, account_id: uuid.UUID) -> int:
+    async with app.state.consentry.database.async_sessions() as db:
+        count = await db.scalar(select(func.count()).select_from(OAuthToken).where(
+            OAuthToken.account_id == account_id, OAuthToken.revoked_at.is_(None)))  # type: ignore[arg-type,union-attr]
+    return int(count or 0)
+
+
+async def test_page_query_issues_the_same_few_statements_for_1_10_and_100_connected_apps(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    account_id, token = await _signed_in(app, client, "pagecount")
+    await _add(app, _other_sessions(account_id, 4))
+    counts = {}
+    for size, grown_by in ((1, 1), (10, 9), (100, 90)):
+        await _add(app, [row for index in range(size - grown_by, size) for row in _connected_app(account_id, index)])
+        counts[size], data = await _count(app, client, PAGE, token)
+        connected = data["viewer"]["connectedApps"]
+        assert connected["totalCount"] == size
+        assert len(connected["nodes"]) == min(size, 20)
+        assert connected["nodes"][0]["app"]["name"] == "App 0"
+        assert [p["scope"] for p in connected["nodes"][0]["permissions"]] == ["tweet.read", "users.read", "tweet.write"]
+        assert data["viewer"]["sessions"]["totalCount"] == 5
+
+    assert counts[1] == counts[10] == counts[100], counts
+    assert counts[1] <= PAGE_STATEMENT_LIMIT, counts
+
+
+async def test_revoke_access_issues_the_same_statements_for_an_app_with_1_or_300_tokens(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    account_id, token = await _signed_in(app, client, "revokecount")
+    small, large = _connected_app(account_id, 0, tokens=1), _connected_app(account_id, 1, tokens=300)
+    await _add(app, [*small, *large])
+    signed_in_cost, _ = await _count(app, client, SIGNED_IN_ONLY, token)
+
+    counts = {}
+    for name, rows in (("1 token", small), ("300 tokens", large)):
+        app_id = to_global_id("App", rows[0].id)
+        counts[name], data = await _count(app, client, REVOKE, token, {"id": app_id})
+        assert data["revokeAccess"] == {"app": {"id": app_id, "name": rows[0].name}, "userErrors": []}
+
+    assert await _live_tokens(app, account_id) == 0
+    assert counts["1 token"] == counts["300 tokens"], counts
+    assert counts["1 token"] - signed_in_cost <= MUTATION_STATEMENT_LIMIT, (counts, signed_in_cost)
+
+
+async def test_logout_other_sessions_issues_the_same_statements_for_1_or_300_other_sessions(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    counts = {}
+    for username, others in (("fewsessions", 1), ("manysessions", 300)):
+        account_id, token = await _signed_in(app, client, username)
+        await _add(app, _other_sessions(account_id, others))
+        signed_in_cost, _ = await _count(app, client, SIGNED_IN_ONLY, token)
+        counts[others], data = await _count(app, client, LOGOUT_OTHERS, token)
+        assert data["logoutOtherSessions"] == {"loggedOutCount": others, "userErrors": []}
+        _, data = await _count(app, client, "{ viewer { sessions { totalCount } } }", token)
+        assert data["viewer"]["sessions"]["totalCount"] == 1
+
+    assert counts[1] == counts[300], counts
+    assert counts[1] - signed_in_cost <= MUTATION_STATEMENT_LIMIT, (counts, signed_in_cost)
