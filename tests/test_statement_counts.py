@@ -97,13 +97,13 @@ async def _live_tokens(app: Starlette, account_id: uuid.UUID) -> int:
     return int(count or 0)
 
 
-async def test_page_query_issues_the_same_few_statements_for_1_10_and_100_connected_apps(
+async def test_page_query_issues_the_same_few_statements_for_1_to_500_connected_apps(
     app: Starlette, client: httpx.AsyncClient
 ) -> None:
     account_id, token = await _signed_in(app, client, "pagecount")
     await _add(app, _other_sessions(account_id, 4))
     counts = {}
-    for size, grown_by in ((1, 1), (10, 9), (100, 90)):
+    for size, grown_by in ((1, 1), (10, 9), (50, 40), (100, 50), (500, 400)):
         await _add(app, [row for index in range(size - grown_by, size) for row in _connected_app(account_id, index)])
         counts[size], data = await _count(app, client, PAGE, token)
         connected = data["viewer"]["connectedApps"]
@@ -113,7 +113,7 @@ async def test_page_query_issues_the_same_few_statements_for_1_10_and_100_connec
         assert [p["scope"] for p in connected["nodes"][0]["permissions"]] == ["tweet.read", "users.read", "tweet.write"]
         assert data["viewer"]["sessions"]["totalCount"] == 5
 
-    assert counts[1] == counts[10] == counts[100], counts
+    assert len(set(counts.values())) == 1, counts
     assert counts[1] <= PAGE_STATEMENT_LIMIT, counts
 
 

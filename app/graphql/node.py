@@ -38,8 +38,8 @@ async def resolve_node(ctx: Context, global_id: str) -> Node | None:
                 return Session.from_model(session, current_session_id=login.session.id)
             if type_name == "ConnectedApp":
                 grant = await grant_service.get_connected_app(db, account=login.account, grant_id=object_id)
-                apps = await app_service.get_apps_by_ids(db, ids=[grant.app_id])
-                return ConnectedApp.from_model(grant, apps[grant.app_id], ctx.state.catalog)
+                app = await app_service.get_visible_app(db, account=login.account, app_id=grant.app_id)
+                return ConnectedApp.from_model(grant, app, ctx.state.catalog)
             if type_name == "App":
                 app = await app_service.get_visible_app(db, account=login.account, app_id=object_id)
                 return App.from_model(app)
