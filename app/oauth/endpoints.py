@@ -21,8 +21,9 @@ def _check_params(request: OAuth2Request) -> None:
         raise InvalidRequestError("Missing 'token'.")
 
 
-class RevocationEndpoint(_RevocationEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+class _FindsOurTokens:
+    """What both endpoints share: the parameter check and the token lookup in our storage."""
+
     server: ConsentryAuthorizationServer
 
     def check_params(self, request: OAuth2Request, client: ClientModel) -> None:
@@ -31,22 +32,18 @@ class RevocationEndpoint(_RevocationEndpoint):
     def query_token(self, token_string: str, token_type_hint: str | None) -> FoundTokenModel | None:
         view = storage.find_token(self.server.session, token=token_string, hint=token_type_hint)
         return FoundTokenModel(view) if view else None
+
+
+class RevocationEndpoint(_FindsOurTokens, _RevocationEndpoint):
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def revoke_token(self, token: FoundTokenModel, request: OAuth2Request) -> None:
         storage.revoke_token(self.server.session, view=token.view)
 
 
-class IntrospectionEndpoint(_IntrospectionEndpoint):
+class IntrospectionEndpoint(_FindsOurTokens, _IntrospectionEndpoint):
     # Confidential clients only: introspection answers with who the token acts for.
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
-    server: ConsentryAuthorizationServer
-
-    def check_params(self, request: OAuth2Request, client: ClientModel) -> None:
-        _check_params(request)
-
-    def query_token(self, token_string: str, token_type_hint: str | None) -> FoundTokenModel | None:
-        view = storage.find_token(self.server.session, token=token_string, hint=token_type_hint)
-        return FoundTokenModel(view) if view else None
 
     def check_permission(self, token: FoundTokenModel, client: ClientModel, request: OAuth2Request) -> bool:
         # An app may introspect only its own tokens; anyone else's look inactive (no oracle for stolen tokens).
