@@ -83,3 +83,22 @@ async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["status"] == "ok"
+
+
+async def test_register_app_prints_credentials_that_work_at_the_token_endpoints(settings: Settings) -> None:
+    result = _run(settings, "register-app", "Postwise", "--redirect-uri", "https://postwise.example/cb",
+                  "--scopes", "tweet.read users.read", "--developer", "Postwise Labs")
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    client_id, secret = lines["client_id"], lines["client_secret"].split()[0]
+
+    app = create_app(settings)
+    async with client_for(app) as http:
+        answer = await http.post("/oauth/introspect", data={"token": "unknown"}, auth=(client_id, secret))
+        wrong = await http.post("/oauth/introspect", data={"token": "unknown"}, auth=(client_id, "wrong"))
+    await app.state.consentry.database.dispose()
+    assert (answer.status_code, answer.json()) == (200, {"active": False})
+    assert wrong.status_code == 401
+
+    refused = _run(settings, "register-app", "Bad", "--redirect-uri", "http://evil.example/cb", "--scopes", "tweet.read")
+    assert refused.returncode == 1 and "error:" in refused.stderr
