@@ -7,7 +7,7 @@ other out.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -17,8 +17,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
-
-SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
 def _driver_urls(database_url: str) -> tuple[str, str]:
@@ -38,13 +36,16 @@ def _driver_urls(database_url: str) -> tuple[str, str]:
     raise ValueError(f"unsupported database {backend!r}: use sqlite:// or postgresql://")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")  # how long to wait for another writer's lock
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
 
 
 @dataclass
@@ -94,8 +95,9 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
     async_engine = create_async_engine(async_url, **async_args)
     sync_engine = create_engine(sync_url, **sync_args)
     if is_sqlite:
-        event.listen(async_engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(sync_engine, "connect", _sqlite_pragmas)
+        pragmas = _sqlite_pragmas(int(timeout_seconds * 1000))
+        event.listen(async_engine.sync_engine, "connect", pragmas)
+        event.listen(sync_engine, "connect", pragmas)
     return Database(
         url=database_url,
         async_engine=async_engine,

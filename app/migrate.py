@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -26,7 +27,9 @@ def upgrade_to_head(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str | None:
+    """The newest migration shipped with this code (read from disk once: it cannot change while running)."""
     return ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 

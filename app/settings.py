@@ -7,7 +7,7 @@ HTTPS issuer, so a forgotten variable fails loudly instead of running insecurely
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from limits import parse as parse_limit
@@ -50,7 +50,6 @@ class Settings:
     login_attempts_per_account: str = "10/15 minutes"
     login_attempts_per_ip: str = "50/15 minutes"
     log_level: str = "INFO"
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:

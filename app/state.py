@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
@@ -57,6 +56,3 @@ class DatabaseSessionMiddleware:
             scope.setdefault("state", {})["db"] = db
             await self.app(scope, receive, send)
 
-
-def state_dict(scope: Scope) -> dict[str, Any]:
-    return scope.setdefault("state", {})  # type: ignore[no-any-return]

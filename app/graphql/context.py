@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiodataloader import DataLoader
 from graphql import GraphQLError
@@ -38,7 +37,6 @@ class Context:
     session: AsyncSession
     login: Authenticated | None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    extra: dict[str, Any] = field(default_factory=dict)
     # Apps by ID, batched into one SELECT per tick and cached for this request only (never across requests, so a
     # revoked or edited app is never served stale).
     apps_by_id: DataLoader[uuid.UUID, App | None] = field(init=False)

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-
 from app.graphql.account import Account, ConnectedApp
 from app.graphql.context import Context
-from app.graphql.ids import from_global_id
 from app.graphql.types import App, AuthorizationRequest, Node, Session
 from app.services import apps as app_service
 from app.services import grants as grant_service
 from app.services import sessions as session_service
 from app.services.errors import DomainError
-
-
-def _type_name(global_id: str) -> str | None:
-    try:
-        raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return raw.partition(":")[0] or None
+from app.services.global_ids import parse_global_id
 
 
 async def resolve_node(ctx: Context, global_id: str) -> Node | None:
     login = ctx.require_login()
-    type_name = _type_name(global_id)
-    object_id = from_global_id(global_id, type_name or "")
-    if type_name is None or object_id is None:
+    parsed = parse_global_id(global_id)
+    if parsed is None:
         return None
+    type_name, object_id = parsed
     try:
         async with ctx.db() as db:
             if type_name == "Account":

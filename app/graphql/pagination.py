@@ -9,6 +9,8 @@ from graphql import GraphQLError
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# No list gets anywhere near this long; a larger offset is a forged cursor (and would overflow the database's int).
+MAX_OFFSET = 1_000_000
 _PREFIX = "cursor:"
 
 
@@ -22,7 +24,7 @@ def _decode_cursor(cursor: str) -> int:
         if not raw.startswith(_PREFIX):
             raise ValueError(raw)
         offset = int(raw[len(_PREFIX):])
-        if offset < 0:
+        if not 0 <= offset <= MAX_OFFSET:
             raise ValueError(raw)
         return offset
     except (ValueError, UnicodeDecodeError) as exc:

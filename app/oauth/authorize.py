@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from app.auth import current_login
 from app.models import App
+from app.oauth.grants import MAX_STATE_LENGTH
 from app.oauth.pages import error_page, login_redirect, redirect_to
 from app.oauth.requests import RequestSnapshot
 from app.oauth.server import ConsentryAuthorizationServer, run_authlib
@@ -51,9 +52,10 @@ def _validate(
     try:
         grant = server.get_consent_grant(snapshot)
     except OAuth2Error as error:
+        state = error.state if error.state and len(error.state) <= MAX_STATE_LENGTH else None
         return RefusedAuthorization(
             error=error.error or "invalid_request", description=error.get_error_description() or "",
-            redirect_uri=error.redirect_uri, state=error.state,
+            redirect_uri=error.redirect_uri, state=state,
         )
     request = grant.request
     data = request.payload.data

@@ -37,6 +37,13 @@ class _FindsOurTokens:
 class RevocationEndpoint(_FindsOurTokens, _RevocationEndpoint):
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
+    def authenticate_token(self, request: OAuth2Request, client: ClientModel) -> FoundTokenModel | None:
+        # Authlib answers invalid_grant for another client's token, which would tell a thief that a stolen token is
+        # live. Another app's token is treated like an unknown one: 200 and nothing revoked (RFC 7009 §2.2).
+        self.check_params(request, client)
+        token = self.query_token(request.form["token"], request.form.get("token_type_hint"))
+        return token if token is not None and token.check_client(client) else None
+
     def revoke_token(self, token: FoundTokenModel, request: OAuth2Request) -> None:
         storage.revoke_token(self.server.session, view=token.view)
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from app.oauth.server import ConsentryAuthorizationServer
 
 TOKEN_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+# Longer states are refused (and never echoed back): the value is stored with the pending request.
+MAX_STATE_LENGTH = 1024
 # Parameters of the authorization request that must not repeat (RFC 6749 §3.1); unknown ones are ignored.
 AUTHORIZATION_PARAMETERS = (
     "response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method",
@@ -109,6 +111,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         for name in AUTHORIZATION_PARAMETERS:
             if len(payload.datalist.get(name, [])) > 1:
                 raise InvalidRequestError(f"Multiple '{name}' parameters.")
+        if len(payload.state or "") > MAX_STATE_LENGTH:
+            raise InvalidRequestError(f"'state' must be at most {MAX_STATE_LENGTH} characters.")
         if not payload.response_type:
             raise InvalidRequestError("Missing 'response_type'.")
         if payload.response_type != "code":

@@ -24,10 +24,6 @@ class Invalid(DomainError):
     code = "INVALID"
 
 
-class Unauthenticated(DomainError):
-    code = "UNAUTHENTICATED"
-
-
 class RateLimited(DomainError):
     code = "RATE_LIMITED"
 

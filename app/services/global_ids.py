@@ -12,8 +12,8 @@ def to_global_id(type_name: str, id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def from_global_id(value: str, expected_type: str) -> uuid.UUID | None:
-    """The UUID inside ``value`` when it is a well-formed ID of ``expected_type``; None for anything else."""
+def parse_global_id(value: str) -> tuple[str, uuid.UUID] | None:
+    """(type name, UUID) inside a well-formed global ID; None for anything else."""
     if not value or len(value) > 200:
         return None
     try:
@@ -21,9 +21,15 @@ def from_global_id(value: str, expected_type: str) -> uuid.UUID | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     type_name, sep, raw_id = decoded.partition(":")
-    if not sep or type_name != expected_type:
+    if not sep or not type_name:
         return None
     try:
-        return uuid.UUID(raw_id)
+        return type_name, uuid.UUID(raw_id)
     except ValueError:
         return None
+
+
+def from_global_id(value: str, expected_type: str) -> uuid.UUID | None:
+    """The UUID inside ``value`` when it is a well-formed ID of ``expected_type``; None for anything else."""
+    parsed = parse_global_id(value)
+    return parsed[1] if parsed is not None and parsed[0] == expected_type else None

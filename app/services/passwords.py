@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from anyio.to_thread import run_sync as run_in_threadpool
+
+T = TypeVar("T")
 
 # OWASP Password Storage Cheat Sheet: argon2id, m=19 MiB, t=2, p=1 as the minimum configuration.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -12,9 +19,17 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the username is unknown, so a miss costs the same time as a wrong password.
 _DUMMY_HASH = _hasher.hash("consentry-dummy-password-for-timing")
 
+# argon2 gets threads of its own, one per core: a burst of sign-ins queues here (each hash holds 19 MiB) instead of
+# filling the shared thread pool that Authlib's token, revocation and introspection calls also run in.
+_ARGON2_THREADS = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="argon2")
+
+
+async def _off_loop(work: Callable[..., T], *args: object) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_ARGON2_THREADS, work, *args)
+
 
 async def hash_password(password: str) -> str:
-    return await run_in_threadpool(_hasher.hash, password)
+    return await _off_loop(_hasher.hash, password)
 
 
 def _verify(password_hash: str | None, password: str) -> bool:
@@ -26,4 +41,4 @@ def _verify(password_hash: str | None, password: str) -> bool:
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; ``None`` as the hash burns the same time and answers False."""
-    return await run_in_threadpool(_verify, password_hash, password)
+    return await _off_loop(_verify, password_hash, password)

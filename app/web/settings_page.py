@@ -29,10 +29,6 @@ from app.web.templating import PAGE_SECURITY_HEADERS, templates
 PAGE_SIZE = 100
 _DESKTOP_SYSTEMS = ("Windows", "Mac OS", "macOS", "Linux", "Ubuntu", "Fedora", "Debian", "Chrome OS", "FreeBSD")
 
-templates.env.filters["ago"] = display.relative_time
-templates.env.filters["exact"] = display.exact_time
-templates.env.filters["isotime"] = display.iso_time
-
 
 @dataclass(frozen=True)
 class PermissionView:

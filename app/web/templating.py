@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from starlette.templating import Jinja2Templates
+
+from app.web import display
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -26,13 +27,6 @@ PAGE_SECURITY_HEADERS = {
 }
 
 
-def _iso(value: datetime | None) -> str:
-    return value.isoformat() if value else ""
-
-
-def _human(value: datetime | None) -> str:
-    return value.strftime("%d %b %Y, %H:%M UTC") if value else ""
-
-
-templates.env.filters["iso"] = _iso
-templates.env.filters["human"] = _human
+templates.env.filters["ago"] = display.relative_time
+templates.env.filters["exact"] = display.exact_time
+templates.env.filters["isotime"] = display.iso_time

@@ -152,3 +152,15 @@ async def test_sessions_paginate_with_cursors(client: httpx.AsyncClient, app: St
                                  token=tokens[0]))["viewer"]["sessions"]
     assert (len(second["nodes"]), second["pageInfo"]["hasNextPage"]) == (1, False)
     assert {n["id"] for n in first["nodes"]}.isdisjoint({n["id"] for n in second["nodes"]})
+
+
+async def test_forged_cursors_are_bad_user_input(client: httpx.AsyncClient, app: Starlette) -> None:
+    import base64
+
+    await make_account(app)
+    token = await login(client)
+    for forged in ("not-a-cursor", base64.urlsafe_b64encode(b"cursor:99999999999999999999999").decode(),
+                   base64.urlsafe_b64encode(b"cursor:-5").decode()):
+        body = await graphql(client, "query($after: String) { viewer { sessions(after: $after) { totalCount } } }",
+                             {"after": forged}, token=token)
+        assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}, body

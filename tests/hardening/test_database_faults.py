@@ -12,7 +12,6 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-import app.db
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import client_for
@@ -74,12 +73,11 @@ async def _works_again(http: httpx.AsyncClient, person: Person, other: Person, r
 
 
 async def test_j42_locked_sqlite_answers_503_then_recovers(
-    settings: Settings, backend: str, monkeypatch: pytest.MonkeyPatch,
+    settings: Settings, backend: str,
 ) -> None:
     if backend != "sqlite":
         pytest.skip("locks a SQLite file")
-    monkeypatch.setattr(app.db, "SQLITE_BUSY_TIMEOUT_MS", 300)  # wait 0.3 s for the lock, not 5 s
-    application = create_app(settings)
+    application = create_app(settings.with_overrides(database_timeout_seconds=0.3))  # wait 0.3 s for the lock
     try:
         async with client_for(application) as http:
             person = await sign_in(application, "alice")

@@ -95,6 +95,14 @@ async def test_a03_repeated_client_or_redirect_uri_is_a_400_page(client: httpx.A
     assert_error_page(response)
 
 
+async def test_a03_overlong_state_is_invalid_request_and_not_echoed(client: httpx.AsyncClient, person: Person,
+                                                                    reg: RegisteredApp) -> None:
+    response = await start(client, person, authorize_params(reg, CHALLENGE, state="s" * 3000))
+    assert_error_redirect(response, "invalid_request", state=None)
+    fits = await start(client, person, authorize_params(reg, CHALLENGE, state="s" * 1024))
+    assert location_base(fits) == "/oauth/consent"
+
+
 async def test_a03_unknown_parameters_are_ignored(client: httpx.AsyncClient, person: Person,
                                                   reg: RegisteredApp) -> None:
     params = [*authorize_params(reg, CHALLENGE).items(), ("utm_source", "a"), ("utm_source", "b"), ("x", "")]
