@@ -12,7 +12,7 @@ from app.db import transaction
 from app.models import Account, Grant, OAuthToken, utcnow
 from app.services.accounts import create_account
 from app.services.apps import register_app
-from app.services.permissions import load_catalog
+from app.services.permissions import OFFLINE_ACCESS, load_catalog
 from app.services.sessions import open_session
 from app.services.tokens import digest, new_token
 from app.settings import Settings
@@ -66,7 +66,7 @@ async def seed_demo(db: AsyncSession, *, settings: Settings, only_if_empty: bool
         authorized_at = now - timedelta(days=30 * (index + 1))
         grant = Grant(account_id=account.id, app_id=registered.app.id, scopes=scopes,
                       authorized_at=authorized_at, last_used_at=now - used_ago)
-        offline = "offline.access" in scopes.split()
+        offline = OFFLINE_ACCESS in scopes.split()
         token = OAuthToken(
             grant_id=grant.id, app_id=registered.app.id, account_id=account.id, family_id=uuid.uuid4(),
             access_digest=digest(new_token()), refresh_digest=digest(new_token()) if offline else None,

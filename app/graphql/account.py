@@ -11,14 +11,14 @@ from strawberry import Info
 from app.graphql.context import Context
 from app.graphql.ids import node_id
 from app.graphql.pagination import page_from
-from app.graphql.types import App, Connection, Node, Permission, Session, build_connection, permission_groups
+from app.graphql.types import App, Connection, Node, Permission, Session, build_connection, permission_lists
 from app.models import Account as AccountModel
 from app.models import App as AppModel
 from app.models import Grant
 from app.services import apps as app_service
 from app.services import grants as grant_service
 from app.services import sessions as session_service
-from app.services.permissions import Catalog, split_scopes
+from app.services.permissions import Catalog
 
 First = Annotated[int | None, strawberry.argument(description="Page size (0 to 100, default 20).")]
 After = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
@@ -38,13 +38,13 @@ class ConnectedApp(Node):
 
     @classmethod
     def from_model(cls, grant: Grant, app: AppModel, catalog: Catalog) -> ConnectedApp:
-        groups = permission_groups(catalog, grant.scopes)
+        groups = catalog.groups(grant.scopes)
         return cls(
             id=node_id("ConnectedApp", grant.id),
-            permissions=groups.permissions,
-            can_view=groups.can_view,
-            can_do=groups.can_do,
-            stays_connected="offline.access" in split_scopes(grant.scopes),
+            permissions=permission_lists(groups.permissions),
+            can_view=permission_lists(groups.can_view),
+            can_do=permission_lists(groups.can_do),
+            stays_connected=groups.stays_connected,
             authorized_at=grant.authorized_at,
             last_used_at=grant.last_used_at,
             app=App.from_model(app),

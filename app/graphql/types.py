@@ -45,20 +45,8 @@ class Permission:
                    kind=PermissionKind(permission.kind))
 
 
-@strawberry.type(description="A permission set split the way consent and settings screens show it.")
-class PermissionGroups:
-    permissions: list[Permission] = strawberry.field(description="Every permission, in catalogue order.")
-    can_view: list[Permission] = strawberry.field(description="Things this App can view.")
-    can_do: list[Permission] = strawberry.field(description="Things this App can do.")
-
-
-def permission_groups(catalog: Catalog, scopes: str) -> PermissionGroups:
-    permissions = [Permission.from_catalog(p) for p in catalog.describe(split_scopes(scopes))]
-    return PermissionGroups(
-        permissions=permissions,
-        can_view=[p for p in permissions if p.kind is PermissionKind.VIEW],
-        can_do=[p for p in permissions if p.kind is PermissionKind.DO],
-    )
+def permission_lists(permissions: list[CatalogPermission]) -> list[Permission]:
+    return [Permission.from_catalog(p) for p in permissions]
 
 
 @strawberry.type(description="Where a page of a connection starts and ends.")
@@ -173,14 +161,14 @@ class AuthorizationRequest(Node):
 
     @classmethod
     def from_model(cls, request: AuthorizationRequestModel, app: AppModel, catalog: Catalog) -> AuthorizationRequest:
-        groups = permission_groups(catalog, request.scopes)
+        groups = catalog.groups(request.scopes)
         return cls(
             id=node_id("AuthorizationRequest", request.id),
             app=App.from_model(app),
-            permissions=groups.permissions,
-            can_view=groups.can_view,
-            can_do=groups.can_do,
-            stays_connected="offline.access" in split_scopes(request.scopes),
+            permissions=permission_lists(groups.permissions),
+            can_view=permission_lists(groups.can_view),
+            can_do=permission_lists(groups.can_do),
+            stays_connected=groups.stays_connected,
             redirect_uri=request.redirect_uri,
             expires_at=request.expires_at,
         )

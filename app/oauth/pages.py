@@ -38,7 +38,7 @@ def error_page(request: Request, *, title: str, message: str, status_code: int =
 
 def consent_page(request: Request, *, pending: PendingAuthorization, request_gid: str, viewer: Account,
                  catalog: Catalog) -> Response:
-    permissions = catalog.describe(pending.request.scopes)
+    groups = catalog.groups(pending.request.scopes)
     return templates.TemplateResponse(
         request,
         "consent.html",
@@ -46,9 +46,9 @@ def consent_page(request: Request, *, pending: PendingAuthorization, request_gid
             "viewer": viewer,
             "app": pending.app,
             "request_id": request_gid,
-            "can_view": [p for p in permissions if p.kind == "VIEW"],
-            "can_do": [p for p in permissions if p.kind == "DO"],
-            "stay_connected": [p for p in permissions if p.kind not in ("VIEW", "DO")],
+            "can_view": groups.can_view,
+            "can_do": groups.can_do,
+            "stay_connected": groups.other,
             "redirect_host": _host_of(pending.request.redirect_uri),
         },
         headers=PAGE_SECURITY_HEADERS,

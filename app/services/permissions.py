@@ -45,6 +45,26 @@ class Catalog:
         wanted = set(split_scopes(scopes) if isinstance(scopes, str) else scopes)
         return [p for p in self.permissions if p.scope in wanted]
 
+    def groups(self, scopes: str) -> PermissionGroups:
+        """These scopes split the way every screen shows them: things the app can view, can do, and the rest."""
+        permissions = self.describe(scopes)
+        return PermissionGroups(
+            permissions=permissions,
+            can_view=[p for p in permissions if p.kind == "VIEW"],
+            can_do=[p for p in permissions if p.kind == "DO"],
+            other=[p for p in permissions if p.kind not in ("VIEW", "DO")],
+            stays_connected=OFFLINE_ACCESS in split_scopes(scopes),
+        )
+
+
+@dataclass(frozen=True)
+class PermissionGroups:
+    permissions: list[Permission]
+    can_view: list[Permission]  # "Things this App can view"
+    can_do: list[Permission]  # "Things this App can do"
+    other: list[Permission]  # e.g. staying connected
+    stays_connected: bool  # offline.access: the app holds a refresh token until access is revoked
+
 
 def split_scopes(scopes: str | None) -> list[str]:
     """Space-separated scope string → unique scopes in their original order."""

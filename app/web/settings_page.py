@@ -20,7 +20,7 @@ from app.services import apps as app_service
 from app.services import grants as grant_service
 from app.services import sessions as session_service
 from app.services.global_ids import to_global_id
-from app.services.permissions import OFFLINE_ACCESS, Catalog, split_scopes
+from app.services.permissions import Catalog
 from app.state import app_state, request_db
 from app.web import display
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
@@ -69,7 +69,7 @@ class SessionView:
 
 
 def _connected_app(grant: Grant, app: App, catalog: Catalog) -> ConnectedAppView:
-    permissions = catalog.describe(grant.scopes)
+    groups = catalog.groups(grant.scopes)
     website_host = urlsplit(app.website_url).hostname if app.website_url else None
     return ConnectedAppView(
         id=to_global_id("ConnectedApp", grant.id),
@@ -84,9 +84,9 @@ def _connected_app(grant: Grant, app: App, catalog: Catalog) -> ConnectedAppView
         colour=display.avatar_colour(app.name),
         authorized_at=grant.authorized_at,
         last_used_at=grant.last_used_at,
-        can_view=[PermissionView(p.title, p.description) for p in permissions if p.kind == "VIEW"],
-        can_do=[PermissionView(p.title, p.description) for p in permissions if p.kind == "DO"],
-        stays_connected=OFFLINE_ACCESS in split_scopes(grant.scopes),
+        can_view=[PermissionView(p.title, p.description) for p in groups.can_view],
+        can_do=[PermissionView(p.title, p.description) for p in groups.can_do],
+        stays_connected=groups.stays_connected,
     )
 
 
