@@ -100,7 +100,7 @@ async def test_e23_parallel_refreshes_one_succeeds_the_rest_400(
 
 async def test_revoke_racing_refreshes_leaves_no_live_token(
         app: Starlette, backend: str, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
-    # SECURITY J44, which the lock order of oauth_tokens / grants.revoke_access exists for.
+    # SECURITY J44, which the lock order of app/oauth/storage.py / grants.revoke_access exists for.
     if backend != "postgres":
         pytest.skip("row-level races are a PostgreSQL property; SQLite serialises writers")
     for _ in range(8):
