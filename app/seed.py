@@ -18,7 +18,7 @@ from app.services.tokens import digest, new_token
 from app.settings import Settings
 
 DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "consentry-demo"
+DEMO_PASSWORD = "apps-and-sessions"
 
 # (user agent, public IP, how long ago it signed in, minutes since last activity, client kind)
 _DEMO_SESSIONS = [

@@ -29,6 +29,8 @@ async def test_create_user_then_sign_in(settings: Settings) -> None:
     assert "Created account @carol." in result.stdout
     duplicate = _run(settings, "create-user", "CAROL", env={"CONSENTRY_NEW_PASSWORD": "s3cret-pass"})
     assert duplicate.returncode == 1 and "That username is taken." in duplicate.stderr
+    weak = _run(settings, "create-user", "dave", env={"CONSENTRY_NEW_PASSWORD": "password123"})
+    assert weak.returncode == 1 and "too common" in weak.stderr
 
     app = create_app(settings)
     async with client_for(app) as http:
@@ -41,13 +43,13 @@ async def test_create_user_then_sign_in(settings: Settings) -> None:
 async def test_seed_demo_once_gives_sessions_and_connected_apps(settings: Settings) -> None:
     first = _run(settings, "seed-demo", "--if-empty")
     assert first.returncode == 0, first.stderr
-    assert "Sign in as 'demo' with password 'consentry-demo'" in first.stdout
+    assert "Sign in as 'demo' with password 'apps-and-sessions'" in first.stdout
     again = _run(settings, "seed-demo", "--if-empty")
     assert "already there" in again.stdout
 
     app = create_app(settings)
     async with client_for(app) as http:
-        token = await login(http, "demo", "consentry-demo")
+        token = await login(http, "demo", "apps-and-sessions")
         data = await graphql_data(http, """{ viewer { sessions { totalCount nodes { location } }
             connectedApps { totalCount nodes { app { name } canView { scope } canDo { scope } staysConnected } } } }""",
             token=token)

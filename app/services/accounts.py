@@ -10,11 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import transaction
 from app.models import Account
+from app.services.common_passwords import is_common
 from app.services.errors import Invalid
 from app.services.passwords import hash_password, verify_password
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this only keeps a request from hashing megabytes
 WRONG_CREDENTIALS = "Incorrect username or password."
 
 
@@ -28,8 +30,7 @@ async def create_account(
     username = username.strip()
     if not _USERNAME.match(username):
         raise Invalid("Usernames are 3 to 32 letters, digits, '.', '_' or '-'.", field="username")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"Passwords need at least {MIN_PASSWORD_LENGTH} characters.", field="password")
+    check_new_password(password, username=username, field="password")
     account = Account(
         username=username,
         username_key=username_key(username),
@@ -43,6 +44,19 @@ async def create_account(
     except IntegrityError as exc:
         raise Invalid("That username is taken.", field="username") from exc
     return account
+
+
+def check_new_password(password: str, *, username: str, field: str) -> None:
+    """Raise ``Invalid`` when a new password is too weak to accept (NIST SP 800-63B §5.1.1.2): too short or long,
+    containing the username, or on the list of common passwords."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(f"Use at least {MIN_PASSWORD_LENGTH} characters.", field=field)
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise Invalid(f"Use at most {MAX_PASSWORD_LENGTH} characters.", field=field)
+    if username.strip().lower() in password.lower():
+        raise Invalid("Your password must not contain your username.", field=field)
+    if is_common(password):
+        raise Invalid("That password is too common. Choose one that is harder to guess.", field=field)
 
 
 async def find_account(db: AsyncSession, *, username: str) -> Account | None:

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Integer, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,20 +45,23 @@ def _active_grants(account: Account) -> tuple[ColumnElement[bool], ...]:
     return (col(Grant.account_id) == account.id, col(Grant.revoked_at).is_(None))
 
 
+# Built once, not per call: building an ORM statement costs more than the database spends running these.
+_CONNECTED_PAGE = (
+    select(Grant, func.count().over().label("total"))
+    .where(col(Grant.account_id) == bindparam("account_id"), col(Grant.revoked_at).is_(None))
+    .order_by(func.coalesce(Grant.last_used_at, Grant.authorized_at).desc(), col(Grant.id))
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
+)
+_GRANT_OF_APP = select(Grant, App).join(App, col(App.id) == col(Grant.app_id)).where(
+    col(Grant.app_id) == bindparam("app_id"), col(Grant.account_id) == bindparam("account_id"))
+
+
 async def list_connected_apps(
     db: AsyncSession, *, account: Account, limit: int, offset: int
 ) -> tuple[list[Grant], int]:
     """One page of active grants, most recently used first, and how many there are in all (one statement)."""
-    total = func.count().over().label("total")
-    rows = (
-        await db.execute(
-            select(Grant, total)
-            .where(*_active_grants(account))
-            .order_by(func.coalesce(Grant.last_used_at, Grant.authorized_at).desc(), col(Grant.id))
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
+    rows = (await db.execute(_CONNECTED_PAGE, {"account_id": account.id, "limit": limit, "offset": offset})).all()
     if rows:
         return [row[0] for row in rows], int(rows[0][1])
     if offset == 0:
@@ -86,31 +89,31 @@ async def revoke_access(db: AsyncSession, *, account: Account, app_id: uuid.UUID
     """
     if app_id is None:
         raise NotFound("This app is not connected to your account.", field="appId")
-    row = (
-        await db.execute(
-            select(Grant, App).join(App, App.id == Grant.app_id).where(Grant.app_id == app_id,
-                                                                        col(Grant.account_id) == account.id)
-        )
-    ).first()
+    row = (await db.execute(_GRANT_OF_APP, {"app_id": app_id, "account_id": account.id})).first()
     if row is None:
         raise NotFound("This app is not connected to your account.", field="appId")
     grant, app = row
-    now = utcnow()
     async with transaction(db):
-        await db.execute(
-            update(Grant).where(Grant.id == grant.id, Grant.revoked_at.is_(None)).values(revoked_at=now)  # type: ignore[arg-type,union-attr]
-        )
-        await db.execute(
-            update(OAuthToken)
-            .where(OAuthToken.grant_id == grant.id, OAuthToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
-            .values(revoked_at=now)
-        )
-        await db.execute(
-            update(AuthorizationCode)
-            .where(AuthorizationCode.grant_id == grant.id, AuthorizationCode.used_at.is_(None))  # type: ignore[arg-type,union-attr]
-            .values(used_at=now)
-        )
+        await revoke_grants(db, account_id=account.id, grant_id=grant.id)
     return app
+
+
+async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uuid.UUID | None = None) -> int:
+    """End the account's grant (or, without ``grant_id``, all of them) with every token and unused code, in three
+    bulk UPDATEs inside the caller's transaction. Grants go first: the lock order the token endpoint follows, so a
+    refresh racing this can never leave a live token. Returns how many grants ended."""
+    now = utcnow()
+    grants = [col(Grant.account_id) == account_id, col(Grant.revoked_at).is_(None)]
+    tokens = [col(OAuthToken.account_id) == account_id, col(OAuthToken.revoked_at).is_(None)]
+    codes = [col(AuthorizationCode.account_id) == account_id, col(AuthorizationCode.used_at).is_(None)]
+    if grant_id is not None:
+        grants.append(col(Grant.id) == grant_id)
+        tokens.append(col(OAuthToken.grant_id) == grant_id)
+        codes.append(col(AuthorizationCode.grant_id) == grant_id)
+    ended = (await db.execute(update(Grant).where(*grants).values(revoked_at=now))).rowcount  # type: ignore[attr-defined]
+    await db.execute(update(OAuthToken).where(*tokens).values(revoked_at=now))
+    await db.execute(update(AuthorizationCode).where(*codes).values(used_at=now))
+    return int(ended)
 
 
 # --- the authorization decision ---------------------------------------------------------------------------------

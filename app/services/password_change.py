@@ -16,32 +16,17 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import transaction
-from app.models import Account, AuthorizationCode, Grant, LoginSession, OAuthToken, utcnow
-from app.services.accounts import MIN_PASSWORD_LENGTH
-from app.services.common_passwords import is_common
+from app.models import Account, LoginSession, utcnow
+from app.services.accounts import check_new_password
 from app.services.errors import Invalid
+from app.services.grants import revoke_grants
 from app.services.passwords import hash_password, verify_password
 from app.services.ratelimit import LoginLimiter
-
-MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this only keeps a request from hashing megabytes
-
 
 @dataclass(frozen=True)
 class PasswordChanged:
     logged_out_sessions: int
     revoked_apps: int
-
-
-def check_new_password(password: str, *, username: str) -> None:
-    """Raise ``Invalid`` (field ``newPassword``) when the password is too weak to accept."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(f"Use at least {MIN_PASSWORD_LENGTH} characters.", field="newPassword")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise Invalid(f"Use at most {MAX_PASSWORD_LENGTH} characters.", field="newPassword")
-    if username.strip().lower() in password.lower():
-        raise Invalid("Your password must not contain your username.", field="newPassword")
-    if is_common(password):
-        raise Invalid("That password is too common. Choose one that is harder to guess.", field="newPassword")
 
 
 async def change_password(
@@ -61,7 +46,7 @@ async def change_password(
         raise Invalid("Your current password is incorrect.", field="currentPassword")
     if limiter and attempt:
         await limiter.succeeded(attempt)
-    check_new_password(new_password, username=account.username)
+    check_new_password(new_password, username=account.username, field="newPassword")
     password_hash = await hash_password(new_password)
     now = utcnow()
     sessions = apps = 0
@@ -75,16 +60,6 @@ async def change_password(
                 .values(revoked_at=now, revoked_reason="password_changed")
             )).rowcount  # type: ignore[attr-defined]
         if revoke_apps:
-            # Grants before tokens and codes: the lock order of revoke_access and the token endpoint.
-            apps = (await db.execute(
-                update(Grant).where(Grant.account_id == account.id, Grant.revoked_at.is_(None)).values(revoked_at=now)  # type: ignore[arg-type,union-attr]
-            )).rowcount  # type: ignore[attr-defined]
-            await db.execute(
-                update(OAuthToken).where(OAuthToken.account_id == account.id, OAuthToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
-                .values(revoked_at=now))
-            await db.execute(
-                update(AuthorizationCode)
-                .where(AuthorizationCode.account_id == account.id, AuthorizationCode.used_at.is_(None))  # type: ignore[arg-type,union-attr]
-                .values(used_at=now))
+            apps = await revoke_grants(db, account_id=account.id)
     account.password_hash = password_hash
     return PasswordChanged(logged_out_sessions=int(sessions), revoked_apps=int(apps))
