@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from functools import lru_cache
 from typing import Generic, TypeVar
 
 import strawberry
@@ -45,8 +46,13 @@ class Permission:
                    kind=PermissionKind(permission.kind))
 
 
+@lru_cache(maxsize=256)  # a catalogue holds a few dozen permissions; a page shows each of them many times
+def _graph_permission(permission: CatalogPermission) -> Permission:
+    return Permission.from_catalog(permission)  # read-only values: one object can serve every response
+
+
 def permission_lists(permissions: list[CatalogPermission]) -> list[Permission]:
-    return [Permission.from_catalog(p) for p in permissions]
+    return [_graph_permission(p) for p in permissions]
 
 
 @strawberry.type(description="Where a page of a connection starts and ends.")

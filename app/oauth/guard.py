@@ -61,7 +61,7 @@ def require_scopes(*scopes: str) -> Callable[[Endpoint], Endpoint]:
             if not needed <= context.scopes:
                 return _challenge(403, "insufficient_scope", "The access token lacks a required scope.",
                                   " ".join(sorted(needed)))
-            await mark_grant_used(db, grant=context.grant)
+            await mark_grant_used(db, access=context)
             request.scope.setdefault("state", {})["oauth_access"] = context
             return await endpoint(request)
 

@@ -14,7 +14,7 @@ from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidGrantError, OAuth2Request
 from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oauth2.rfc6749.errors import OAuth2Error
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -34,6 +34,7 @@ from app.state import app_state
 
 T = TypeVar("T")
 NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_APP_BY_CLIENT_ID = select(App).where(App.client_id == bindparam("client_id"))  # built once, used on every call
 
 
 class ConsentryAuthorizationServer(AuthorizationServer):
@@ -53,7 +54,7 @@ class ConsentryAuthorizationServer(AuthorizationServer):
     def query_client(self, client_id: str | None) -> ClientModel | None:
         if not client_id or len(client_id) > 64:
             return None
-        app = self.session.execute(select(App).where(App.client_id == client_id)).scalar_one_or_none()
+        app = self.session.execute(_APP_BY_CLIENT_ID, {"client_id": client_id}).scalar_one_or_none()
         return ClientModel(app) if app else None
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Account, App, AuthorizationCode, Grant, OAuthToken, utcnow
@@ -179,19 +180,28 @@ def rotate_refresh_token(session: Session, *, old: OAuthToken, tokens: NewTokens
     raise Invalid("The refresh token was already used.")
 
 
+def _token_by(column: Any) -> Select[Any]:
+    return (
+        select(OAuthToken, Grant, Account, App)
+        .join(Grant, Grant.id == OAuthToken.grant_id)  # type: ignore[arg-type]
+        .join(Account, Account.id == OAuthToken.account_id)  # type: ignore[arg-type]
+        .join(App, App.id == OAuthToken.app_id)  # type: ignore[arg-type]
+        .where(column == bindparam("digest"))
+    )
+
+
+# Built once: every introspection and revocation runs them, and building an ORM statement costs more than running
+# it does.
+_TOKEN_BY_DIGEST = {ACCESS_TOKEN: _token_by(OAuthToken.access_digest),
+                    REFRESH_TOKEN: _token_by(OAuthToken.refresh_digest)}
+
+
 def find_token(session: Session, *, token: str, hint: str | None) -> TokenView | None:
     """Look a raw token up as an access or refresh token (the hint only decides which is tried first)."""
     kinds = [REFRESH_TOKEN, ACCESS_TOKEN] if hint == REFRESH_TOKEN else [ACCESS_TOKEN, REFRESH_TOKEN]
     token_digest = digest(token)
     for kind in kinds:
-        column = OAuthToken.access_digest if kind == ACCESS_TOKEN else OAuthToken.refresh_digest
-        row = session.execute(
-            select(OAuthToken, Grant, Account, App)
-            .join(Grant, Grant.id == OAuthToken.grant_id)  # type: ignore[arg-type]
-            .join(Account, Account.id == OAuthToken.account_id)  # type: ignore[arg-type]
-            .join(App, App.id == OAuthToken.app_id)  # type: ignore[arg-type]
-            .where(column == token_digest)
-        ).first()
+        row = session.execute(_TOKEN_BY_DIGEST[kind], {"digest": token_digest}).first()
         if row is not None:
             found, grant, account, app = row
             return TokenView(row=found, kind=kind, account=account, app=app, grant_live=grant.revoked_at is None)

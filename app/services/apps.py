@@ -12,8 +12,9 @@ import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db import transaction
 from app.models import Account, App, Grant
@@ -169,11 +170,15 @@ async def list_registered_apps(
     return [], int(count or 0)
 
 
+# Built once: the DataLoader runs it on every settings page.
+_APPS_BY_ID = select(App).where(col(App.id).in_(bindparam("ids", expanding=True)))
+
+
 async def get_apps_by_ids(db: AsyncSession, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, App]:
     """Apps by primary key in one SELECT (the DataLoader batch function)."""
     if not ids:
         return {}
-    apps = (await db.execute(select(App).where(App.id.in_(set(ids))))).scalars().all()  # type: ignore[attr-defined]
+    apps = (await db.execute(_APPS_BY_ID, {"ids": list(set(ids))})).scalars().all()
     return {app.id: app for app in apps}
 
 

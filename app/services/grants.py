@@ -50,8 +50,7 @@ _CONNECTED_PAGE = (
     select(Grant, func.count().over().label("total"))
     .where(col(Grant.account_id) == bindparam("account_id"), col(Grant.revoked_at).is_(None))
     .order_by(func.coalesce(Grant.last_used_at, Grant.authorized_at).desc(), col(Grant.id))
-    .limit(bindparam("limit", type_=Integer))
-    .offset(bindparam("offset", type_=Integer))
+    .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
 )
 _GRANT_OF_APP = select(Grant, App).join(App, col(App.id) == col(Grant.app_id)).where(
     col(Grant.app_id) == bindparam("app_id"), col(Grant.account_id) == bindparam("account_id"))
@@ -110,10 +109,11 @@ async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uu
         grants.append(col(Grant.id) == grant_id)
         tokens.append(col(OAuthToken.grant_id) == grant_id)
         codes.append(col(AuthorizationCode.grant_id) == grant_id)
-    ended = (await db.execute(update(Grant).where(*grants).values(revoked_at=now))).rowcount  # type: ignore[attr-defined]
-    await db.execute(update(OAuthToken).where(*tokens).values(revoked_at=now))
-    await db.execute(update(AuthorizationCode).where(*codes).values(used_at=now))
-    return int(ended)
+    plain = {"synchronize_session": False}  # no caller reads revoked rows back from the session
+    ended = await db.execute(update(Grant).where(*grants).values(revoked_at=now), execution_options=plain)
+    await db.execute(update(OAuthToken).where(*tokens).values(revoked_at=now), execution_options=plain)
+    await db.execute(update(AuthorizationCode).where(*codes).values(used_at=now), execution_options=plain)
+    return int(ended.rowcount)  # type: ignore[attr-defined]
 
 
 # --- the authorization decision ---------------------------------------------------------------------------------

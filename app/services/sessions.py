@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from anyio.to_thread import run_sync as run_in_threadpool
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import Integer, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import transaction
 from app.models import Account, LoginSession, utcnow
 from app.services.accounts import check_credentials, username_key
-from app.services.devices import describe_location, describe_user_agent
+from app.services.devices import DeviceInfo, describe_location, describe_user_agent
 from app.services.errors import NotFound
 from app.services.ratelimit import LoginLimiter
 from app.services.tokens import digest, new_token
@@ -47,12 +47,51 @@ class Authenticated:
     session: LoginSession
 
 
-def _active(policy: SessionPolicy, now: datetime) -> ColumnElement[bool]:
-    return and_(
-        LoginSession.revoked_at.is_(None),  # type: ignore[union-attr]
-        LoginSession.last_active_at > now - policy.idle_timeout,
-        LoginSession.signed_in_at > now - policy.absolute_lifetime,
+# A live session, with the time bounds as parameters (``_window``): statements that use it can be built once at
+# import, because building an ORM statement costs more than the database spends running these. The UPDATEs skip
+# syncing the ORM session: the one login it could hold is detached by authenticate_token.
+_ACTIVE = and_(
+    LoginSession.revoked_at.is_(None),  # type: ignore[union-attr]
+    LoginSession.last_active_at > bindparam("idle_after"),
+    LoginSession.signed_in_at > bindparam("born_after"),
+)
+_SIGNED_IN = (
+    select(LoginSession, Account)
+    .join(Account, Account.id == LoginSession.account_id)  # type: ignore[arg-type]
+    .where(LoginSession.token_digest == bindparam("digest"), _ACTIVE, Account.is_disabled.is_(False))  # type: ignore[attr-defined]
+)
+_TOUCH = (
+    update(LoginSession)
+    .where(LoginSession.id == bindparam("session_id"))  # type: ignore[arg-type]
+    .values(last_active_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+_LIVE_PAGE = (
+    select(LoginSession, func.count().over().label("total"))
+    .where(LoginSession.account_id == bindparam("account_id"), _ACTIVE)  # type: ignore[arg-type]
+    .order_by(LoginSession.last_active_at.desc(), LoginSession.id.desc())  # type: ignore[attr-defined]
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
+)
+_LOG_OUT_OTHERS = (
+    update(LoginSession)
+    .where(  # not "account_id": an UPDATE reserves its columns' names for bind parameters
+        LoginSession.account_id == bindparam("of_account"),  # type: ignore[arg-type]
+        LoginSession.id != bindparam("current_session_id"),  # type: ignore[arg-type]
+        _ACTIVE,
     )
+    .values(revoked_at=bindparam("now"), revoked_reason="logged_out_by_other")
+    .execution_options(synchronize_session=False)
+)
+
+
+def _window(policy: SessionPolicy, now: datetime) -> dict[str, datetime]:
+    """The parameters of ``_ACTIVE`` at ``now``."""
+    return {"idle_after": now - policy.idle_timeout, "born_after": now - policy.absolute_lifetime}
+
+
+def _describe_client(user_agent: str | None, ip_address: str | None) -> tuple[DeviceInfo, str | None]:
+    return describe_user_agent(user_agent), describe_location(ip_address)
 
 
 async def sign_in(
@@ -90,8 +129,7 @@ async def open_session(
 ) -> SignedIn:
     token = new_token()
     # Off the event loop: the first lookups load ua-parser's rules and the GeoIP database (~0.2 s of CPU).
-    device = await run_in_threadpool(describe_user_agent, user_agent)
-    location = await run_in_threadpool(describe_location, ip_address)
+    device, location = await run_in_threadpool(_describe_client, user_agent, ip_address)
     now = signed_in_at or utcnow()
     session = LoginSession(
         account_id=account.id,
@@ -114,13 +152,7 @@ async def open_session(
 async def authenticate_token(db: AsyncSession, *, token: str, policy: SessionPolicy) -> Authenticated | None:
     """The live session and account behind a raw session token, or None. One SELECT; a rare activity UPDATE."""
     now = utcnow()
-    row = (
-        await db.execute(
-            select(LoginSession, Account)
-            .join(Account, Account.id == LoginSession.account_id)
-            .where(LoginSession.token_digest == digest(token), _active(policy, now), Account.is_disabled.is_(False))  # type: ignore[attr-defined]
-        )
-    ).first()
+    row = (await db.execute(_SIGNED_IN, {"digest": digest(token), **_window(policy, now)})).first()
     if row is None:
         return None
     session, account = row
@@ -130,11 +162,7 @@ async def authenticate_token(db: AsyncSession, *, token: str, policy: SessionPol
     db.expunge(account)
     if now - session.last_active_at >= ACTIVITY_WRITE_INTERVAL:
         async with transaction(db):
-            await db.execute(
-                update(LoginSession)
-                .where(LoginSession.id == session.id)  # type: ignore[arg-type]
-                .values(last_active_at=now)
-            )
+            await db.execute(_TOUCH, {"session_id": session.id, "now": now})
         session.last_active_at = now
     return Authenticated(account=account, session=session)
 
@@ -143,24 +171,16 @@ async def list_sessions(
     db: AsyncSession, *, account: Account, policy: SessionPolicy, limit: int, offset: int
 ) -> tuple[list[LoginSession], int]:
     """One page of live sessions, newest activity first, and how many there are in all (one statement)."""
-    now = utcnow()
-    total = func.count().over().label("total")
-    rows = (
-        await db.execute(
-            select(LoginSession, total)
-            .where(LoginSession.account_id == account.id, _active(policy, now))
-            .order_by(LoginSession.last_active_at.desc(), LoginSession.id.desc())  # type: ignore[attr-defined]
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
+    window = _window(policy, utcnow())
+    rows = (await db.execute(
+        _LIVE_PAGE, {"account_id": account.id, "limit": limit, "offset": offset, **window})).all()
     if rows:
         return [row[0] for row in rows], int(rows[0][1])
     if offset == 0:
         return [], 0
     count = await db.scalar(select(func.count()).select_from(LoginSession).where(
-        LoginSession.account_id == account.id, _active(policy, now)
-    ))
+        LoginSession.account_id == account.id, _ACTIVE  # type: ignore[arg-type]
+    ), window)
     return [], int(count or 0)
 
 
@@ -170,8 +190,9 @@ async def get_session(
     session = (
         await db.execute(
             select(LoginSession).where(
-                LoginSession.id == session_id, LoginSession.account_id == account.id, _active(policy, utcnow())
-            )
+                LoginSession.id == session_id, LoginSession.account_id == account.id, _ACTIVE  # type: ignore[arg-type]
+            ),
+            _window(policy, utcnow()),
         )
     ).scalar_one_or_none()
     if session is None:
@@ -189,8 +210,9 @@ async def logout_session(
     async with transaction(db):
         result = await db.execute(
             update(LoginSession)
-            .where(LoginSession.id == session_id, LoginSession.account_id == account.id, _active(policy, now))  # type: ignore[arg-type]
-            .values(revoked_at=now, revoked_reason="logged_out")
+            .where(LoginSession.id == session_id, LoginSession.account_id == account.id, _ACTIVE)  # type: ignore[arg-type]
+            .values(revoked_at=now, revoked_reason="logged_out"),
+            _window(policy, now),
         )
         if result.rowcount == 0:  # type: ignore[attr-defined]
             raise NotFound("No such session.", field="sessionId")
@@ -202,15 +224,8 @@ async def logout_other_sessions(
     """End every live session of the account except the current one, in one UPDATE. Returns how many ended."""
     now = utcnow()
     async with transaction(db):
-        result = await db.execute(
-            update(LoginSession)
-            .where(
-                LoginSession.account_id == account.id,  # type: ignore[arg-type]
-                LoginSession.id != current_session_id,  # type: ignore[arg-type]
-                _active(policy, now),
-            )
-            .values(revoked_at=now, revoked_reason="logged_out_by_other")
-        )
+        result = await db.execute(_LOG_OUT_OTHERS, {
+            "of_account": account.id, "current_session_id": current_session_id, "now": now, **_window(policy, now)})
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
