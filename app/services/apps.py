@@ -182,12 +182,6 @@ async def get_apps_by_ids(db: AsyncSession, *, ids: list[uuid.UUID]) -> dict[uui
     return {app.id: app for app in apps}
 
 
-async def find_app_by_client_id(db: AsyncSession, *, client_id: str) -> App | None:
-    if not client_id or len(client_id) > 64:
-        return None
-    return (await db.execute(select(App).where(App.client_id == client_id))).scalar_one_or_none()
-
-
 async def get_visible_app(db: AsyncSession, *, account: Account, app_id: uuid.UUID) -> App:
     """An app the account may look up by ID: one it registered or one connected to it; else NotFound."""
     connected = select(Grant.id).where(Grant.app_id == App.id, Grant.account_id == account.id,

@@ -227,15 +227,3 @@ async def logout_other_sessions(
         result = await db.execute(_LOG_OUT_OTHERS, {
             "of_account": account.id, "current_session_id": current_session_id, "now": now, **_window(policy, now)})
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def end_all_sessions(db: AsyncSession, *, account_id: uuid.UUID, reason: str) -> int:
-    """End every session of an account (used when it is disabled)."""
-    now = utcnow()
-    async with transaction(db):
-        result = await db.execute(
-            update(LoginSession)
-            .where(LoginSession.account_id == account_id, LoginSession.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
-            .values(revoked_at=now, revoked_reason=reason)
-        )
-    return int(result.rowcount)  # type: ignore[attr-defined]
