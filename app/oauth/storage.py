@@ -10,11 +10,12 @@ writers are serialised by the database lock and every write below is conditional
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, select, update
+from sqlalchemy import ColumnElement, Select, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.models import Account, App, AuthorizationCode, Grant, OAuthToken, utcnow
@@ -112,20 +113,17 @@ def _token_row(tokens: NewTokens, *, grant: Grant, family_id: uuid.UUID, code_id
     )
 
 
-def redeem_code(session: Session, *, code: AuthorizationCode, tokens: NewTokens) -> OAuthToken:
-    """Consume the code and store its tokens in ONE transaction; ``Invalid`` when the code was consumed meanwhile
-    (its first redemption's tokens are then revoked) or the grant ended."""
+def _consume_then_store(session: Session, *, grant_id: uuid.UUID, consume: Update,
+                        new_row: Callable[[Grant], OAuthToken]) -> OAuthToken | None:
+    """In ONE transaction: lock the live grant (the lock order revocation follows), run the conditional ``consume``
+    UPDATE, and store the new tokens only when it matched. None, rolled back, when another request consumed the
+    credential first; ``Invalid`` when the grant has ended."""
     try:
-        grant = _lock_live_grant(session, code.grant_id)
+        grant = _lock_live_grant(session, grant_id)
         if grant is None:
             raise Invalid("The person has revoked this app's access.")
-        consumed = session.execute(
-            update(AuthorizationCode)
-            .where(AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))  # type: ignore[arg-type,union-attr]
-            .values(used_at=utcnow())
-        ).rowcount  # type: ignore[attr-defined]
-        if consumed == 1:
-            row = _token_row(tokens, grant=grant, family_id=uuid.uuid4(), code_id=code.id)
+        if session.execute(consume).rowcount == 1:  # type: ignore[attr-defined]
+            row = new_row(grant)
             session.add(row)
             session.commit()
             return row
@@ -133,6 +131,21 @@ def redeem_code(session: Session, *, code: AuthorizationCode, tokens: NewTokens)
         session.rollback()
         raise
     session.rollback()
+    return None
+
+
+def redeem_code(session: Session, *, code: AuthorizationCode, tokens: NewTokens) -> OAuthToken:
+    """Consume the code and store its tokens in one transaction; ``Invalid`` when the code was consumed meanwhile
+    (its first redemption's tokens are then revoked) or the grant ended."""
+    row = _consume_then_store(
+        session, grant_id=code.grant_id,
+        consume=update(AuthorizationCode)
+        .where(AuthorizationCode.id == code.id, AuthorizationCode.used_at.is_(None))  # type: ignore[arg-type,union-attr]
+        .values(used_at=utcnow()),
+        new_row=lambda grant: _token_row(tokens, grant=grant, family_id=uuid.uuid4(), code_id=code.id),
+    )
+    if row is not None:
+        return row
     revoke_tokens_of_code(session, code_id=code.id)
     raise Invalid("The authorization code was already used.")
 
@@ -154,28 +167,19 @@ def find_live_refresh_token(session: Session, *, refresh_token: str, app_id: uui
 def rotate_refresh_token(session: Session, *, old: OAuthToken, tokens: NewTokens) -> OAuthToken:
     """Retire ``old``'s refresh token and store the new tokens in one transaction. Losing a race for ``old`` counts
     as reuse (the family is revoked): a parallel refresh cannot be told apart from a stolen token."""
-    try:
-        grant = _lock_live_grant(session, old.grant_id)
-        if grant is None:
-            raise Invalid("The person has revoked this app's access.")
-        rotated = session.execute(
-            update(OAuthToken)
-            .where(
-                OAuthToken.id == old.id,  # type: ignore[arg-type]
-                OAuthToken.refresh_used_at.is_(None),  # type: ignore[union-attr]
-                OAuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
-            )
-            .values(refresh_used_at=utcnow())
-        ).rowcount  # type: ignore[attr-defined]
-        if rotated == 1:
-            row = _token_row(tokens, grant=grant, family_id=old.family_id, code_id=old.code_id)
-            session.add(row)
-            session.commit()
-            return row
-    except BaseException:
-        session.rollback()
-        raise
-    session.rollback()
+    row = _consume_then_store(
+        session, grant_id=old.grant_id,
+        consume=update(OAuthToken)
+        .where(
+            OAuthToken.id == old.id,  # type: ignore[arg-type]
+            OAuthToken.refresh_used_at.is_(None),  # type: ignore[union-attr]
+            OAuthToken.revoked_at.is_(None),  # type: ignore[union-attr]
+        )
+        .values(refresh_used_at=utcnow()),
+        new_row=lambda grant: _token_row(tokens, grant=grant, family_id=old.family_id, code_id=old.code_id),
+    )
+    if row is not None:
+        return row
     revoke_family(session, family_id=old.family_id)
     raise Invalid("The refresh token was already used.")
 
