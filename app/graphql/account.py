@@ -13,11 +13,11 @@ from app.graphql.ids import node_id
 from app.graphql.pagination import page_from
 from app.graphql.types import App, Connection, Node, Permission, Session, build_connection, permission_lists
 from app.models import Account as AccountModel
-from app.models import App as AppModel
-from app.models import Grant
 from app.services import apps as app_service
 from app.services import grants as grant_service
 from app.services import sessions as session_service
+from app.services.apps import AppRow
+from app.services.grants import GrantRow
 from app.services.permissions import Catalog
 
 First = Annotated[int | None, strawberry.argument(description="Page size (0 to 100, default 20).")]
@@ -37,7 +37,7 @@ class ConnectedApp(Node):
     app: App = strawberry.field(description="The app.")
 
     @classmethod
-    def from_model(cls, grant: Grant, app: AppModel, catalog: Catalog) -> ConnectedApp:
+    def from_model(cls, grant: GrantRow, app: AppRow, catalog: Catalog) -> ConnectedApp:
         groups = catalog.groups(grant.scopes)
         return cls(
             id=node_id("ConnectedApp", grant.id),

@@ -18,8 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.models import App
-from app.services.apps import get_apps_by_ids
+from app.services.apps import AppRow, get_apps_by_ids
 from app.services.sessions import Authenticated
 from app.state import AppState
 
@@ -39,7 +38,7 @@ class Context:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Apps by ID, batched into one SELECT per tick and cached for this request only (never across requests, so a
     # revoked or edited app is never served stale).
-    apps_by_id: DataLoader[uuid.UUID, App | None] = field(init=False)
+    apps_by_id: DataLoader[uuid.UUID, AppRow | None] = field(init=False)
 
     def __post_init__(self) -> None:
         self.apps_by_id = DataLoader(self._load_apps)
@@ -55,7 +54,7 @@ class Context:
             raise NotSignedIn()
         return self.login
 
-    async def _load_apps(self, ids: list[uuid.UUID]) -> list[App | None]:
+    async def _load_apps(self, ids: list[uuid.UUID]) -> list[AppRow | None]:
         async with self.db() as db:
             found = await get_apps_by_ids(db, ids=list(ids))
         return [found.get(app_id) for app_id in ids]

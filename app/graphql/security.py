@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -33,7 +32,7 @@ from strawberry.extensions.max_aliases import create_validator as max_aliases_ru
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
 from app.faults import GRAPHQL_CODE, UNAVAILABLE_MESSAGE, describe, is_database_unavailable, retry_after_headers
-from app.graphql.performance import DOCUMENT_CACHE_SIZE
+from app.graphql.performance import DocumentMemo
 from app.services.errors import DomainError
 from app.settings import Settings
 
@@ -106,11 +105,14 @@ class ProductionValidation(AddValidationRules):
         yield
 
 
-@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+_cost_checks: DocumentMemo[bool] = DocumentMemo()
+
+
 def _within_cost_limits(schema: GraphQLSchema, document: DocumentNode) -> bool:
     """The cost walk, once per document: the parser cache hands back the same document object for a repeated
     query, so the settings page pays one lookup instead of a walk per request (bounded like that cache)."""
-    return not validate(schema, document, _COST_RULES, hide_suggestions=True)
+    return _cost_checks.get(document, schema, lambda: not validate(schema, document, _COST_RULES,
+                                                                   hide_suggestions=True))
 
 
 def _is_readable(error: GraphQLError) -> bool:

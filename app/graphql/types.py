@@ -11,10 +11,10 @@ import strawberry
 
 from app.graphql.ids import node_id
 from app.graphql.pagination import Page, encode_cursor
-from app.models import App as AppModel
 from app.models import AuthorizationRequest as AuthorizationRequestModel
-from app.models import LoginSession
+from app.services.apps import AppRow
 from app.services.permissions import Catalog, split_scopes
+from app.services.sessions import SessionRow
 from app.services.permissions import Permission as CatalogPermission
 
 T = TypeVar("T")
@@ -112,7 +112,7 @@ class Session(Node):
     last_active_at: datetime = strawberry.field(description="Last request made with this session (to the minute).")
 
     @classmethod
-    def from_model(cls, session: LoginSession, *, current_session_id: object) -> Session:
+    def from_model(cls, session: SessionRow, *, current_session_id: object) -> Session:
         return cls(
             id=node_id("Session", session.id),
             is_current=session.id == current_session_id,
@@ -140,7 +140,7 @@ class App(Node):
     allowed_scopes: list[str] = strawberry.field(description="Every scope the app may ask for.")
 
     @classmethod
-    def from_model(cls, app: AppModel) -> App:
+    def from_model(cls, app: AppRow) -> App:
         return cls(
             id=node_id("App", app.id),
             client_id=app.client_id,
@@ -166,7 +166,7 @@ class AuthorizationRequest(Node):
     expires_at: datetime = strawberry.field(description="When the request can no longer be answered.")
 
     @classmethod
-    def from_model(cls, request: AuthorizationRequestModel, app: AppModel, catalog: Catalog) -> AuthorizationRequest:
+    def from_model(cls, request: AuthorizationRequestModel, app: AppRow, catalog: Catalog) -> AuthorizationRequest:
         groups = catalog.groups(request.scopes)
         return cls(
             id=node_id("AuthorizationRequest", request.id),

@@ -10,11 +10,11 @@ import ipaddress
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from app.db import transaction
 from app.models import Account, App, Grant
@@ -170,16 +170,33 @@ async def list_registered_apps(
     return [], int(count or 0)
 
 
-# Built once: the DataLoader runs it on every settings page.
-_APPS_BY_ID = select(App).where(col(App.id).in_(bindparam("ids", expanding=True)))
+class AppRow(Protocol):
+    """An app as pages show it: a read-only row (an ``App`` has the same attributes)."""
+
+    id: uuid.UUID
+    client_id: str
+    name: str
+    description: str
+    website_url: str | None
+    icon_url: str | None
+    developer_name: str | None
+    confidential: bool
+    redirect_uris: list[str]
+    scopes: str
 
 
-async def get_apps_by_ids(db: AsyncSession, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, App]:
+# Built once: the DataLoader runs it on every settings page. Core rows, not ORM objects: they are only read.
+_apps: Table = App.__table__  # type: ignore[attr-defined]
+_APPS_BY_ID = select(*(_apps.c[name] for name in AppRow.__annotations__)).where(
+    _apps.c.id.in_(bindparam("ids", expanding=True)))
+
+
+async def get_apps_by_ids(db: AsyncSession, *, ids: list[uuid.UUID]) -> dict[uuid.UUID, AppRow]:
     """Apps by primary key in one SELECT (the DataLoader batch function)."""
     if not ids:
         return {}
-    apps = (await db.execute(_APPS_BY_ID, {"ids": list(set(ids))})).scalars().all()
-    return {app.id: app for app in apps}
+    rows = (await db.execute(_APPS_BY_ID, {"ids": list(set(ids))})).all()
+    return {row.id: row for row in rows}  # type: ignore[misc]
 
 
 async def get_visible_app(db: AsyncSession, *, account: Account, app_id: uuid.UUID) -> App:

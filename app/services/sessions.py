@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from anyio.to_thread import run_sync as run_in_threadpool
-from sqlalchemy import Integer, and_, bindparam, func, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import transaction
@@ -47,6 +48,20 @@ class Authenticated:
     session: LoginSession
 
 
+class SessionRow(Protocol):
+    """A session as lists show it: a read-only row (a ``LoginSession`` has the same attributes)."""
+
+    id: uuid.UUID
+    client_kind: str
+    device: str | None
+    browser: str | None
+    os: str | None
+    ip_address: str | None
+    location: str | None
+    signed_in_at: datetime
+    last_active_at: datetime
+
+
 # A live session, with the time bounds as parameters (``_window``): statements that use it can be built once at
 # import, because building an ORM statement costs more than the database spends running these. The UPDATEs skip
 # syncing the ORM session: the one login it could hold is detached by authenticate_token.
@@ -66,10 +81,18 @@ _TOUCH = (
     .values(last_active_at=bindparam("now"))
     .execution_options(synchronize_session=False)
 )
+# Core, not ORM: a page is read once and thrown away, and plain rows cost a fraction of ORM objects to build
+# (identity map, instance state) on the settings page, the service's most frequent request.
+_sessions: Table = LoginSession.__table__  # type: ignore[attr-defined]
 _LIVE_PAGE = (
-    select(LoginSession, func.count().over().label("total"))
-    .where(LoginSession.account_id == bindparam("account_id"), _ACTIVE)  # type: ignore[arg-type]
-    .order_by(LoginSession.last_active_at.desc(), LoginSession.id.desc())  # type: ignore[attr-defined]
+    select(*(_sessions.c[name] for name in SessionRow.__annotations__), func.count().over().label("total"))
+    .where(
+        _sessions.c.account_id == bindparam("account_id"),
+        _sessions.c.revoked_at.is_(None),
+        _sessions.c.last_active_at > bindparam("idle_after"),
+        _sessions.c.signed_in_at > bindparam("born_after"),
+    )
+    .order_by(_sessions.c.last_active_at.desc(), _sessions.c.id.desc())
     .limit(bindparam("limit", type_=Integer))
     .offset(bindparam("offset", type_=Integer))
 )
@@ -169,13 +192,13 @@ async def authenticate_token(db: AsyncSession, *, token: str, policy: SessionPol
 
 async def list_sessions(
     db: AsyncSession, *, account: Account, policy: SessionPolicy, limit: int, offset: int
-) -> tuple[list[LoginSession], int]:
+) -> tuple[list[SessionRow], int]:
     """One page of live sessions, newest activity first, and how many there are in all (one statement)."""
     window = _window(policy, utcnow())
     rows = (await db.execute(
         _LIVE_PAGE, {"account_id": account.id, "limit": limit, "offset": offset, **window})).all()
     if rows:
-        return [row[0] for row in rows], int(rows[0][1])
+        return list(rows), int(rows[0].total)  # type: ignore[arg-type]
     if offset == 0:
         return [], 0
     count = await db.scalar(select(func.count()).select_from(LoginSession).where(

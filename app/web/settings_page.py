@@ -15,12 +15,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from app.auth import current_login
-from app.models import App, Grant, LoginSession
 from app.services import apps as app_service
 from app.services import grants as grant_service
 from app.services import sessions as session_service
+from app.services.apps import AppRow
 from app.services.global_ids import to_global_id
+from app.services.grants import GrantRow
 from app.services.permissions import Catalog
+from app.services.sessions import SessionRow
 from app.state import app_state, request_db
 from app.web import display
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
@@ -68,7 +70,7 @@ class SessionView:
     last_active_at: datetime
 
 
-def _connected_app(grant: Grant, app: App, catalog: Catalog) -> ConnectedAppView:
+def _connected_app(grant: GrantRow, app: AppRow, catalog: Catalog) -> ConnectedAppView:
     groups = catalog.groups(grant.scopes)
     website_host = urlsplit(app.website_url).hostname if app.website_url else None
     return ConnectedAppView(
@@ -90,7 +92,7 @@ def _connected_app(grant: Grant, app: App, catalog: Catalog) -> ConnectedAppView
     )
 
 
-def _software(session: LoginSession) -> str:
+def _software(session: SessionRow) -> str:
     if session.browser and session.os:
         return f"{session.browser} on {session.os}"
     if session.browser or session.os:
@@ -98,7 +100,7 @@ def _software(session: LoginSession) -> str:
     return {"api": "API client", "mobile": "Mobile app"}.get(session.client_kind, "Unknown browser")
 
 
-def _icon(session: LoginSession) -> str:
+def _icon(session: SessionRow) -> str:
     if session.client_kind == "api":
         return "api"
     if session.device in ("Computer", "Mac") or (session.os or "").startswith(_DESKTOP_SYSTEMS):
@@ -106,7 +108,7 @@ def _icon(session: LoginSession) -> str:
     return "phone" if session.device or session.client_kind == "mobile" else "computer"
 
 
-def _session(session: LoginSession, *, current_id: object) -> SessionView:
+def _session(session: SessionRow, *, current_id: object) -> SessionView:
     return SessionView(
         id=to_global_id("Session", session.id),
         is_current=session.id == current_id,

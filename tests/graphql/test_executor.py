@@ -1,0 +1,370 @@
+"""Differential tests: ``FastLeafExecutor`` must give exactly the results of Strawberry's default executor.
+
+The executor skips graphql-core's per-field machinery for plain fields, and its whole promise is that data and
+errors (message, path, locations, null propagation) stay identical to graphql-core's. So every query here runs
+against two copies of one small standalone schema, one per executor, and the results must match: the ``repr`` of
+the data (so ``1`` vs ``True`` or a different key order count) and the formatted errors. A few tests also check the
+expected result itself, and that the shortcut really ran, so the comparison cannot pass vacuously.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from enum import Enum
+from typing import Annotated, Any
+
+import pytest
+import strawberry
+from strawberry.directive import DirectiveLocation, DirectiveValue
+from strawberry.scalars import JSON
+from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types import ExecutionResult
+from strawberry.types.field import StrawberryField
+
+from app.graphql.executor import FastLeafExecutor
+
+
+@strawberry.enum
+class Color(Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Leafy:
+    text: str
+    count: int
+    ratio: float
+    flag: bool
+    ident: strawberry.ID
+    color: Color
+    when: dt.datetime
+    blob: JSON | None = None
+    maybe_text: str | None = None
+    maybe_count: int | None = None
+
+
+@strawberry.type
+class Item:
+    name: str
+    size: int | None = None
+
+
+class SubItem(Item):
+    """Not the Strawberry class itself: the flat shortcut must leave it to graphql-core."""
+
+
+@strawberry.type
+class Rich:
+    name: str
+
+    @strawberry.field
+    def loud(self) -> str:
+        return self.name.upper()
+
+    @strawberry.field
+    def broken(self) -> str | None:
+        raise ValueError(f"{self.name} is broken")
+
+    @strawberry.field
+    def strict(self) -> str:
+        raise ValueError(f"{self.name} is strictly broken")
+
+
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Pet(Named):  # implements an interface, so Strawberry generates an is_type_of
+    legs: int
+
+
+@strawberry.type
+class Robot:
+    model: str
+
+
+@strawberry.type
+class Checked:
+    name: str
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, Checked) and obj.name != "reject"
+
+
+class Doubled(StrawberryField):
+    """A field class whose ``get_result`` Strawberry honours even for a field without a resolver."""
+
+    def get_result(self, source: Any, info: Any, args: list[Any], kwargs: Any) -> Any:
+        return super().get_result(source, info, args, kwargs) * 2
+
+
+@strawberry.type
+class Holder:
+    leafy: Leafy | None
+    item: Item | None
+    required_item: Item
+    items: list[Item] | None
+    required_items: list[Item]
+    maybe_items: list[Item | None] | None
+    rich: list[Rich]
+    pet: Pet | None
+    named: Named | None
+    thing: Annotated[Pet | Robot, strawberry.union("Thing")] | None
+    checked: Checked | None
+    doubled: int = Doubled()
+
+
+@strawberry.type
+class Query:
+    holder: Holder | None
+
+    @strawberry.field
+    async def async_items(self) -> list[Item]:
+        await asyncio.sleep(0)
+        return [Item(name="x", size=1), Item(name="y", size=None)]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    def rename(self, name: str) -> Item:
+        return Item(name=name, size=len(name))
+
+    @strawberry.mutation
+    def vanish(self) -> Item:
+        return Item(name=None)
+
+
+@strawberry.directive(locations=[DirectiveLocation.FIELD])
+def upper(value: DirectiveValue[str]) -> str:
+    return value.upper()
+
+
+def _schemas(**options: Any) -> tuple[strawberry.Schema, strawberry.Schema]:
+    return (strawberry.Schema(Query, Mutation, execution_context_class=FastLeafExecutor, **options),
+            strawberry.Schema(Query, Mutation, **options))
+
+
+SCHEMAS = _schemas()
+DIRECTIVE_SCHEMAS = _schemas(directives=[upper])
+INCREMENTAL_SCHEMAS = _schemas(config=StrawberryConfig(enable_experimental_incremental_execution=True))
+WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+
+async def _later(value: Any) -> Any:
+    await asyncio.sleep(0)
+    return value
+
+
+async def _fail_later(message: str) -> Any:
+    await asyncio.sleep(0)
+    raise ValueError(message)
+
+
+class Exploding:
+    """Stands in for a ``Leafy`` whose ``text`` property raises."""
+
+    count = 1
+
+    @property
+    def text(self) -> str:
+        raise RuntimeError("text exploded")
+
+
+class Denied(Exception):
+    """An exception returned as a value: graphql-core reports it as the field's error."""
+
+
+def _leafy(**overrides: Any) -> Leafy:
+    values = {"text": "hi", "count": 3, "ratio": 0.5, "flag": True, "ident": "7", "color": Color.RED, "when": WHEN}
+    return Leafy(**values | overrides)
+
+
+def _without_name(item: Item) -> Item:
+    del item.name  # reading it raises AttributeError, like a failing property
+    return item
+
+
+def root(**overrides: Any) -> Query:
+    values = {
+        "leafy": _leafy(), "item": Item(name="one", size=1), "required_item": Item(name="req"),
+        "items": [Item(name="a", size=1), Item(name="b", size=2)], "required_items": [Item(name="r")],
+        "maybe_items": [Item(name="m")], "rich": [Rich(name="x"), Rich(name="y")], "pet": Pet(name="rex", legs=4),
+        "named": Pet(name="tom", legs=4), "thing": Robot(model="r2"), "checked": Checked(name="ok"), "doubled": 21}
+    return Query(holder=Holder(**values | overrides))
+
+
+Root = Callable[[], Any]
+
+
+async def run_both(query: str, make_root: Root = root, variables: dict[str, Any] | None = None,
+                   schemas: tuple[strawberry.Schema, strawberry.Schema] = SCHEMAS) -> ExecutionResult:
+    """Run ``query`` on both executors (each on a fresh root), assert identical results, return the fast one."""
+    fast, default = [await schema.execute(query, root_value=make_root(), variable_values=variables)
+                     for schema in schemas]
+    assert repr(fast.data) == repr(default.data)
+    assert [e.formatted for e in fast.errors or []] == [e.formatted for e in default.errors or []]
+    return fast
+
+
+def errors(result: ExecutionResult) -> list[tuple[str, list[str | int] | None]]:
+    return [(e.message, e.path) for e in result.errors or []]
+
+
+LEAVES = "text count ratio flag ident color when blob maybeText maybeCount"
+CASES: list[Any] = [  # (query, root factory, variables)
+    pytest.param(f"{{ holder {{ leafy {{ {LEAVES} }} }} }}", root, None, id="all-leaf-kinds"),
+    pytest.param(f"{{ holder {{ leafy {{ {LEAVES} }} }} }}", lambda: root(leafy=_leafy(
+        count=True, ratio=3, text=5, flag=1, ident=7, color="red", blob={"k": [1]})), None, id="loose-leaf-values"),
+    pytest.param("{ holder { leafy { count ratio } } }", lambda: root(leafy=_leafy(ratio=float("nan"))), None,
+                 id="float-nan-fails-coercion"),
+    pytest.param("{ holder { leafy { color } } }", lambda: root(leafy=_leafy(color="purple")), None,
+                 id="unknown-enum-value"),
+    pytest.param("{ holder { leafy { when } } }", lambda: root(leafy=_leafy(when="2024")), None,
+                 id="custom-scalar-fails-coercion"),
+    pytest.param("{ holder { items { name size } } }", lambda: root(items=[Item(name="a", size="abc")]), None,
+                 id="int-holding-string-in-flat-list"),
+    pytest.param("{ holder { items { name } } }", lambda: root(items=[Item(name=[1])]), None,
+                 id="non-null-leaf-fails-coercion-in-flat-list"),
+    pytest.param("{ holder { leafy { maybeText text } } }", lambda: root(
+        leafy=_leafy(maybe_text=_later("soon"), text=_later("now"))), None, id="coroutine-leaves"),
+    pytest.param("{ holder { items { name size } } }", lambda: root(items=[
+        Item(name="a", size=_fail_later("a failed")), Item(name=_later("b"), size=_fail_later("b failed"))]),
+        None, id="coroutine-leaves-failing-in-flat-list"),
+    pytest.param("{ holder { items { name } maybeItems { name } } }", lambda: root(
+        items=[Item(name=_fail_later("a1")), Item(name=_fail_later("a2"))],
+        maybe_items=[Item(name=_later(None)), Item(name=_fail_later("b2")), Item(name="m")]), None,
+        id="coroutine-non-null-leaves-failing-in-flat-lists"),
+    pytest.param("{ holder { leafy { count text } } }", lambda: root(leafy=Exploding()), None,
+                 id="property-raises"),
+    pytest.param("{ holder { items { size name } } }", lambda: root(items=[_without_name(Item(name="a", size=1))]),
+                 None, id="attribute-read-raises-in-flat-list"),
+    pytest.param("{ holder { item { name } } }", lambda: root(item=None), None, id="nullable-flat-object-none"),
+    pytest.param("{ holder { requiredItem { name } } }", lambda: root(required_item=None), None,
+                 id="non-null-flat-object-none"),
+    pytest.param("{ holder { item { name } } }", lambda: root(item=Item(name=None)), None,
+                 id="non-null-leaf-none-in-nullable-flat-object"),
+    pytest.param("{ holder { maybeItems { name size } } }", lambda: root(maybe_items=[Item(name="a"), None]), None,
+                 id="none-item-in-list-of-nullable-items"),
+    pytest.param("{ holder { maybeItems { name } } }", lambda: root(maybe_items=[Item(name=None), Item(name="b")]),
+                 None, id="non-null-leaf-none-in-nullable-item"),
+    pytest.param("{ holder { items { name } } }", lambda: root(items=[Item(name="a"), None]), None,
+                 id="none-item-in-list-of-non-null-items"),
+    pytest.param("{ holder { items { name } } }", lambda: root(items=(Item(name="a"), Item(name="b"))), None,
+                 id="tuple-instead-of-list"),
+    pytest.param("{ holder { items { name } } }", lambda: root(items=(Item(name=n) for n in "ab")), None,
+                 id="generator-instead-of-list"),
+    pytest.param("{ holder { items { name } item { name } } }", lambda: root(
+        items=[Item(name="a"), SubItem(name="sub")], item=SubItem(name="s")), None, id="subclass-instances"),
+    pytest.param("{ holder { items { n: name name name size } first: item { name } second: item { size } } }",
+                 root, None, id="aliases-and-repeated-fields"),
+    pytest.param("query { holder { items { ...Bits ... on Item { size } } item { ... on Item { name } } } } "
+                 "fragment Bits on Item { name }", root, None, id="fragments-and-inline-fragments"),
+    pytest.param("query($no: Boolean!, $yes: Boolean!) { holder { items @include(if: $yes) { name size @skip(if: $no) }"
+                 " item @skip(if: $yes) { name } requiredItem @include(if: $no) { name @include(if: $yes) } } }",
+                 root, {"no": True, "yes": True}, id="skip-and-include-with-variables"),
+    pytest.param("{ holder { __typename items { __typename name } } }", root, None, id="typename"),
+    pytest.param("{ holder { rich { name loud broken } } }", root, None, id="resolver-sibling-raises-in-list"),
+    pytest.param("{ holder { rich { name strict } } }", root, None, id="non-null-resolver-sibling-raises-in-list"),
+    pytest.param("{ holder { named { name ... on Pet { legs } } thing { __typename ... on Robot { model } } } }",
+                 root, None, id="interface-and-union-fields"),
+    pytest.param("{ holder { pet { name legs } } }", root, None, id="interface-implementation-as-flat-object"),
+    pytest.param("{ holder { pet { name legs } } }", lambda: root(pet=strawberry.cast(Robot, Pet(name="x", legs=1))),
+                 None, id="object-cast-to-another-type"),
+    pytest.param("{ holder { checked { name } } }", root, None, id="custom-is-type-of-accepts"),
+    pytest.param("{ holder { checked { name } } }", lambda: root(checked=Checked(name="reject")), None,
+                 id="custom-is-type-of-rejects"),
+    pytest.param('mutation { a: rename(name: "ab") { name size } b: rename(name: "c") { name } }', root, None,
+                 id="mutations-return-flat-objects"),
+    pytest.param("{ asyncItems { name size } }", root, None, id="async-resolver-returns-flat-list"),
+]
+
+
+@pytest.mark.parametrize(("query", "make_root", "variables"), CASES)
+async def test_fast_executor_matches_default(query: str, make_root: Root, variables: dict[str, Any] | None) -> None:
+    await run_both(query, make_root, variables)
+
+
+async def test_plain_leaves_and_flat_objects_skip_graphql_cores_completion(monkeypatch: pytest.MonkeyPatch) -> None:
+    completed: list[str] = []
+
+    def counting(self: FastLeafExecutor, return_type: Any, *args: Any) -> Any:
+        completed.append(str(return_type))
+        return StrawberryGraphQLCoreExecutionContext.complete_value(self, return_type, *args)
+
+    monkeypatch.setattr(FastLeafExecutor, "complete_value", counting)
+    result = await run_both("{ holder { leafy { text count ratio flag ident color when } items { name size } } }")
+
+    assert result.data == {"holder": {
+        "leafy": {"text": "hi", "count": 3, "ratio": 0.5, "flag": True, "ident": "7", "color": "RED",
+                  "when": "2024-01-02T03:04:05+00:00"},
+        "items": [{"name": "a", "size": 1}, {"name": "b", "size": 2}]}}
+    # Only the root field (not flat: its selection holds objects) went through graphql-core's completion; the
+    # flat object, the flat list and every leaf took the shortcuts.
+    assert completed == ["Holder"]
+
+
+NULL = "Cannot return null for non-nullable field Item.name."
+
+
+@pytest.mark.parametrize(("query", "make_root", "data", "expected_errors"), [
+    pytest.param("{ holder { leafy { maybeText maybeCount } } }", root,
+                 {"holder": {"leafy": {"maybeText": None, "maybeCount": None}}}, [], id="optional-leaves-none"),
+    pytest.param("{ holder { items { name } } }", lambda: root(items=[Item(name="a"), Item(name=None)]),
+                 {"holder": {"items": None}}, [(NULL, ["holder", "items", 1, "name"])], id="nullable-list-nulled"),
+    pytest.param("{ holder { requiredItems { name } } }", lambda: root(required_items=[Item(name=None)]),
+                 {"holder": None}, [(NULL, ["holder", "requiredItems", 0, "name"])], id="non-null-list-nulls-parent"),
+    pytest.param('mutation { a: rename(name: "ab") { name } b: vanish { name } }', root,
+                 None, [(NULL, ["b", "name"])], id="failed-mutation-nulls-all-data"),
+])
+async def test_null_propagates_to_nearest_nullable_parent(query: str, make_root: Root, data: Any,
+                                                          expected_errors: list[Any]) -> None:
+    result = await run_both(query, make_root)
+    assert result.data == data
+    assert errors(result) == expected_errors
+
+
+async def test_custom_directive_on_plain_leaf_is_applied() -> None:
+    result = await run_both("{ holder { item { name @upper } items { name } } }", schemas=DIRECTIVE_SCHEMAS)
+    assert result.data == {"holder": {"item": {"name": "ONE"}, "items": [{"name": "a"}, {"name": "b"}]}}
+
+
+@pytest.mark.parametrize("query", [
+    "{ holder { items @stream(initialCount: 1) { name } } }",
+    "{ holder { items { name ... @defer { size } } } }",
+    "{ holder { ... @defer { items { name size } } items { name } } }",
+])
+async def test_defer_and_stream_deliver_the_same_frames(query: str) -> None:
+    frames: list[list[dict[str, Any]]] = []
+    for schema in INCREMENTAL_SCHEMAS:
+        result: Any = await schema.execute(query, root_value=root())
+        frames.append([result.initial_result.formatted] + [f.formatted async for f in result.subsequent_results])
+    assert frames[0] == frames[1]
+    assert frames[0][0]["hasNext"] is True  # really delivered incrementally
+
+
+async def test_exception_value_of_str_leaf_is_an_error() -> None:
+    result = await run_both("{ holder { item { name } } }", lambda: root(item=Item(name=Denied("no access"))))
+    assert errors(result) == [("no access", ["holder", "item", "name"])]
+
+
+async def test_exception_value_of_json_leaf_is_an_error() -> None:
+    await run_both("{ holder { leafy { blob } } }", lambda: root(leafy=_leafy(blob=Denied("no access"))))
+
+
+async def test_field_class_get_result_override_is_used() -> None:
+    result = await run_both("{ holder { doubled } }")
+    assert result.data == {"holder": {"doubled": 42}}
+
+
+async def test_error_order_with_one_awaitable_item_per_flat_list() -> None:
+    result = await run_both("{ holder { items { name } maybeItems { name } } }", lambda: root(
+        items=[Item(name=_fail_later("a"))], maybe_items=[Item(name=_fail_later("b"))]))
+    assert errors(result) == [("a", ["holder", "items", 0, "name"]), ("b", ["holder", "maybeItems", 0, "name"])]
