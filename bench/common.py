@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,9 +65,20 @@ class Bench:
             data: dict[str, Any] = json.loads(response.read())
         return data
 
+    def quiet_statement_count(self) -> int:
+        """The statement count once the server has finished what it was doing: requests a load generator left in
+        flight when it stopped can still be running, and their statements must not count for the next request."""
+        count = self.stats()["statements"]
+        while True:
+            time.sleep(0.05)
+            latest = self.stats()["statements"]
+            if latest == count:
+                return count
+            count = latest
+
     def statements(self, client: Client, request: Request) -> tuple[int, bytes]:
         """Statements the server sent to the database while answering ``request`` alone."""
-        before = self.stats()["statements"]
+        before = self.quiet_statement_count()
         status, body, _ = client.send(request)
         if status != 200:
             raise RuntimeError(f"{request.path} answered {status}: {body[:300]!r}")

@@ -85,9 +85,9 @@ class Account(Node):
             grants, total = await grant_service.list_connected_apps(
                 db, account=self.model, limit=page.limit, offset=page.offset)
         # One batched load for the whole page, then plain fields: no async resolver per node.
-        apps = await ctx.apps_by_id.load_many([grant.app_id for grant in grants])
-        nodes = [ConnectedApp.from_model(grant, app, ctx.state.catalog)
-                 for grant, app in zip(grants, apps, strict=True) if app is not None]
+        apps = await ctx.apps_by_ids.load(tuple(grant.app_id for grant in grants)) if grants else {}
+        nodes = [ConnectedApp.from_model(grant, apps[grant.app_id], ctx.state.catalog)
+                 for grant in grants if grant.app_id in apps]
         return build_connection(nodes, total=total, page=page)
 
     @strawberry.field(description="Apps this account registered as a developer, newest first.")

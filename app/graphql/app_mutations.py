@@ -11,6 +11,7 @@ from app.graphql.ids import from_global_id
 from app.graphql.types import App
 from app.services import apps as app_service
 from app.services import grants as grant_service
+from app.services import revocation
 from app.services.errors import DomainError
 
 
@@ -106,7 +107,7 @@ async def revoke_access(info: Info[Context, None], input: RevokeAccessInput) -> 
     login = ctx.require_login()
     try:
         async with ctx.db() as db:
-            app = await grant_service.revoke_access(db, account=login.account,
+            app = await revocation.revoke_access(db, account=login.account,
                                                     app_id=from_global_id(input.app_id, "App"))
     except DomainError as error:
         return RevokeAccessPayload(app=None, user_errors=user_errors(error))

@@ -1,29 +1,29 @@
 """An executor that completes plain fields without graphql-core's per-field machinery.
 
-Most of a settings page is fields read straight off an object (``name``, ``device``, ``signedInAt``...), and small
-objects made only of such fields (an app, a permission, a session): about 230 of its 257 fields. For each field
+Most of a settings page is fields read straight off an object (``name``, ``device``, ``signedInAt``...) and lists
+of objects made of such fields (apps, permissions, sessions): about 250 of its 257 fields. For each field
 graphql-core builds a resolve-info object and a path, looks up argument values, calls Strawberry's resolver
 wrapper, then walks ``complete_value`` (non-null, list, item, non-null again, object or leaf) before it coerces a
 value. Profiling showed that bookkeeping, not the work, was most of the page's execution time.
 
-This executor takes shortcuts for exactly those fields, read the way Strawberry's default resolver reads them:
+This executor takes shortcuts for *plain* fields: no resolver, permission or extension of their own, no arguments,
+no middleware in the request. It reads them the way Strawberry's default resolver does, then:
 
-* a *plain leaf*: no resolver, permission or extension of its own, no arguments, a scalar or enum type. Its value
-  is coerced with the type's own ``coerce_output_value`` (strings and booleans pass through untouched, as that
-  function would leave them);
-* a *flat object*, or a list of them: a plain field whose object type has no custom ``is_type_of`` and whose
-  selection here is only plain leaves. Its sub-fields run through ``execute_fields`` (so the leaf shortcut), and
-  errors are handled with graphql-core's own ``handle_field_error``, at the same paths and with the same null
-  propagation as the full path.
+* a scalar or enum is coerced with the type's own ``coerce_output_value`` (strings and booleans pass through
+  untouched, as that function would leave them);
+* an object, or a list of objects, of exactly the type's own class (so its ``is_type_of`` cannot say no) has its
+  sub-selection collected and executed as ``complete_value`` would, with graphql-core's own ``handle_field_error``
+  at the same paths, the same null propagation and the same awaiting of asynchronous parts.
 
-Whenever anything is unusual (a null, an awaitable, a directive, an object of another class, a value that fails to
-coerce) the field takes graphql-core's normal ``execute_field``, before anything of it has run, so errors, null
-handling and error locations stay exactly graphql-core's.
+Anything unusual (a null, an awaitable, an Exception, a directive, a tuple for a list, an object of another class,
+a value that fails to coerce, a hand-written ``is_type_of``, an abstract type) is completed by graphql-core's own
+``complete_value`` from the value already read, exactly as ``execute_field`` would. ``tests/graphql/test_executor``
+runs every such case against both executors and requires identical data and errors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,10 @@ class _Plain:
     object_type: GraphQLObjectType | None = None  # for an object, or a list of objects
     object_class: type | None = None  # instances of exactly this class need no is_type_of check
     item_type: GraphQLOutputType | None = None  # for a list: its item type, as handle_field_error needs it
+
+
+# (response name, its field nodes, the field's definition or None for __typename, its plan or None)
+_FieldPlan = tuple[str, list[FieldDetails], GraphQLField | None, _Plain | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,16 +115,17 @@ def _plain_object_class(object_type: GraphQLObjectType) -> type | None:
     return definition.origin
 
 
-def _coerced(leaf: GraphQLLeafType, value: Any, is_awaitable: Callable[[Any], bool]) -> Any:
-    """A plain leaf's value coerced for output, or ``_SKIP`` for graphql-core's completion (which reports any
-    failure; an Exception returned as a value is raised there, as graphql-core does)."""
-    if isinstance(value, (_ReadFailed, Exception)) or is_awaitable(value):
-        return _SKIP
-    try:
-        coerced = leaf.coerce_output_value(value)
-    except Exception:  # noqa: BLE001 - the full path coerces it again and reports the error where graphql-core does
-        return _SKIP
-    return _SKIP if coerced is None or coerced is Undefined else coerced
+# Per value type: whether its values can go straight to coercion, being neither awaitable nor an Exception (which
+# graphql-core raises when a resolver returns one). The types a page holds are a handful, so this stays tiny.
+_inert_types: dict[type, bool] = {}
+
+
+def _is_inert(kind: type) -> bool:
+    inert = _inert_types.get(kind)
+    if inert is None:
+        inert = _inert_types[kind] = not (
+            issubclass(kind, (BaseException, _ReadFailed, Coroutine, Generator, Awaitable)) or hasattr(kind, "__await__"))
+    return inert
 
 
 def _plan_of(field_def: GraphQLField) -> _Plain | None:
@@ -130,14 +135,32 @@ def _plan_of(field_def: GraphQLField) -> _Plain | None:
     return cached[1]
 
 
-class FastLeafExecutor(StrawberryGraphQLCoreExecutionContext):
+class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor with the plain-field shortcuts in ``execute_fields`` (the rest is graphql-core's)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Per request: whether a collected sub-selection (memoized by graphql-core, so stable by id) is all plain
-        # leaves. The grouped field sets are kept alive by graphql-core's own memo for the whole request.
-        self._flat_selections: dict[int, bool] = {}
+        # Strawberry always passes a middleware manager; it is empty unless an extension wraps every resolver, and
+        # then every field must go through it.
+        manager = self.middleware_manager
+        self._shortcuts = manager is None or not manager.middlewares
+        # Per request: each grouped field set's fields with their plans. graphql-core memoizes sub-selections per
+        # request, so a list of 50 permissions looks its fields up once, not 50 times. Each entry holds its field
+        # set, so an id cannot be reused while the entry exists.
+        self._field_plans: dict[int, tuple[GroupedFieldSet, list[_FieldPlan]]] = {}
+
+    def _plans_for(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> list[_FieldPlan]:
+        cached = self._field_plans.get(id(grouped_field_set))
+        if cached is not None and cached[0] is grouped_field_set:
+            return cached[1]
+        fields, planned = parent_type.fields, []
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            field_def = fields.get(node.name.value)  # None for __typename: execute_field knows it
+            plain = _plan_of(field_def) if self._shortcuts and field_def and not node.arguments else None
+            planned.append((response_name, field_details_list, field_def, plain))  # type: ignore[arg-type]
+        self._field_plans[id(grouped_field_set)] = (grouped_field_set, planned)
+        return planned
 
     def execute_fields(
         self,
@@ -150,19 +173,9 @@ class FastLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
-        # Strawberry always passes a manager; it is empty unless an extension wraps every resolver.
-        manager = self.middleware_manager
-        shortcut = manager is None or not manager.middlewares
-        fields = parent_type.fields
-        plans = _plans
+        inert_types = _inert_types
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                node = field_details_list[0].node
-                plain = None
-                if shortcut and not node.arguments:
-                    field_def = fields.get(node.name.value)  # None for __typename: execute_field knows it
-                    cached = plans.get(id(field_def))
-                    plain = cached[1] if cached is not None else field_def and _plan_of(field_def)
+            for response_name, field_details_list, field_def, plain in self._plans_for(parent_type, grouped_field_set):
                 if plain is None:
                     result = self.execute_field(parent_type, source_value, field_details_list,
                                                 Path(path, response_name, parent_type.name), position_context)
@@ -171,15 +184,20 @@ class FastLeafExecutor(StrawberryGraphQLCoreExecutionContext):
                         value = plain.read(source_value, plain.attribute)
                     except Exception as error:  # noqa: BLE001 - reported below, as a resolver's error would be
                         value = _ReadFailed(error)
-                    if plain.leaf is not None and value is not None:  # inline: a page has ~200 of these
-                        if type(value) is plain.leaf_passes:
+                    if plain.leaf is not None:  # inline: a page has ~200 of these
+                        kind = type(value)
+                        if kind is plain.leaf_passes:
                             results[response_name] = value
                             continue
-                        coerced = _coerced(plain.leaf, value, is_awaitable)
-                        if coerced is not _SKIP:
-                            results[response_name] = coerced
-                            continue
-                    result = self._complete_plain(plain, parent_type, field_def, field_details_list,  # type: ignore[arg-type]
+                        if value is not None and (inert_types.get(kind) or _is_inert(kind)):
+                            try:
+                                coerced = plain.leaf.coerce_output_value(value)
+                            except Exception:  # noqa: BLE001 - graphql-core coerces it again below and reports it
+                                coerced = None
+                            if coerced is not None and coerced is not Undefined:
+                                results[response_name] = coerced
+                                continue
+                    result = self._complete_plain(plain, parent_type, field_def, field_details_list,
                                                   Path(path, response_name, parent_type.name), value,
                                                   position_context)
                 if result is not Undefined:
@@ -215,12 +233,12 @@ class FastLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         value: Any,
         position_context: Any,
     ) -> Any:
-        """A plain field whose value was read: a flat object or list takes the shortcut; anything else is completed
-        exactly as ``execute_field`` completes a resolver's result (the value is never read twice)."""
+        """A plain field whose value was read: an object or list of objects takes the shortcut; anything else is
+        completed exactly as ``execute_field`` completes a resolver's result (the value is never read twice)."""
         if plain.object_type is not None and not isinstance(value, (_ReadFailed, Exception)):
-            flat = self._flat_value(plain, field_def, field_details_list, field_path, value, position_context)
-            if flat is not _SKIP:
-                return flat
+            completed = self._object_value(plain, field_def, field_details_list, field_path, value, position_context)
+            if completed is not _SKIP:
+                return completed
         return self._complete_resolved(parent_type, field_def, field_details_list, field_path, value,
                                        position_context)
 
@@ -251,7 +269,7 @@ class FastLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
         return completed
 
-    def _flat_value(
+    def _object_value(
         self,
         plain: _Plain,
         field_def: GraphQLField,
@@ -260,8 +278,9 @@ class FastLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         value: Any,
         position_context: Any,
     ) -> Any:
-        """The completed value of a flat object or list field, or ``_SKIP`` when graphql-core must complete it
-        (checked before anything of it runs)."""
+        """The completed value of a plain object or list-of-objects field, or ``_SKIP`` when graphql-core must
+        complete it (decided before anything of it runs). This is ``complete_value`` for the common case: the same
+        sub-field collection and execution, the same error handling per item and per field, the same awaiting."""
         object_type, object_class, item_type = plain.object_type, plain.object_class, plain.item_type
         assert object_type is not None
         if value is None or field_details_list[0].node.directives:  # null handling, @stream: graphql-core's
@@ -272,7 +291,7 @@ class FastLeafExecutor(StrawberryGraphQLCoreExecutionContext):
             if type(item) is not object_class or get_strawberry_type_cast(item) is not None:
                 return _SKIP
         grouped, new_defer_usages, *_ = self.collect_subfields(object_type, field_details_list)
-        if new_defer_usages or not self._is_flat(object_type, grouped):
+        if new_defer_usages or position_context is not None:  # @defer and its delivery groups: graphql-core's
             return _SKIP
 
         is_awaitable = self.is_awaitable
@@ -280,16 +299,14 @@ class FastLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         pending: list[int] = []
         try:
             if item_type is None:
-                result = self.execute_collected_subfields(object_type, value, field_path, grouped, new_defer_usages,
-                                                          position_context)
+                result = self.execute_fields(object_type, value, field_path, grouped, None)
                 if is_awaitable(result):
                     return self._settled(result, field_def.type, field_details_list, field_path)
                 return result
             for index, item in enumerate(value):
                 item_path = field_path.add_key(index, None)
                 try:
-                    result = self.execute_collected_subfields(
-                        object_type, item, item_path, grouped, new_defer_usages, position_context)
+                    result = self.execute_fields(object_type, item, item_path, grouped, None)
                 except Exception as error:  # as complete_list_item_value: null the item, or propagate
                     self.handle_field_error(error, item_type, field_details_list, item_path)
                     result = None
@@ -325,19 +342,3 @@ class FastLeafExecutor(StrawberryGraphQLCoreExecutionContext):
         except Exception as error:
             self.handle_field_error(error, return_type, field_details_list, path)
             return None
-
-    def _is_flat(self, object_type: GraphQLObjectType, grouped: GroupedFieldSet) -> bool:
-        """Every field of this sub-selection is a plain leaf: its execution never needs a resolver or an info."""
-        known = self._flat_selections.get(id(grouped))
-        if known is None:
-            fields = object_type.fields
-            known = True
-            for field_details_list in grouped.values():
-                node = field_details_list[0].node
-                field_def = fields.get(node.name.value)
-                plain = _plan_of(field_def) if field_def is not None else None
-                if node.arguments or plain is None or plain.leaf is None:
-                    known = False
-                    break
-            self._flat_selections[id(grouped)] = known
-        return known

@@ -8,7 +8,7 @@ from strawberry import Info
 from app.graphql import account_mutations, app_mutations, session_mutations
 from app.graphql.account import Account, ConnectedApp
 from app.graphql.context import Context
-from app.graphql.executor import FastLeafExecutor
+from app.graphql.executor import PlainFieldExecutor
 from app.graphql.ids import from_global_id
 from app.graphql.node import resolve_node
 from app.graphql.performance import performance_extensions
@@ -77,5 +77,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         types=[ConnectedApp],
         extensions=[*security_extensions(settings), *performance_extensions(settings)],
-        execution_context_class=FastLeafExecutor,
+        execution_context_class=PlainFieldExecutor,
     )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
-from functools import lru_cache
 from typing import Generic, TypeVar
 
 import strawberry
@@ -46,12 +46,24 @@ class Permission:
                    kind=PermissionKind(permission.kind))
 
 
-@lru_cache(maxsize=256)  # a catalogue holds a few dozen permissions; a page shows each of them many times
+# Graph objects per catalogue permission, keyed by identity: a catalogue holds a few dozen permissions that live as
+# long as it does, and a page shows each of them many times (hashing the frozen dataclass each time cost more than
+# the lookup). Read-only values: one object can serve every response. Each entry holds its permission, so an id
+# cannot be reused while the entry exists; cleared past the bound, like any cache here.
+_graph_permissions: dict[int, tuple[CatalogPermission, Permission]] = {}
+_GRAPH_PERMISSIONS_SIZE = 1024
+
+
 def _graph_permission(permission: CatalogPermission) -> Permission:
-    return Permission.from_catalog(permission)  # read-only values: one object can serve every response
+    entry = _graph_permissions.get(id(permission))
+    if entry is None or entry[0] is not permission:
+        if len(_graph_permissions) >= _GRAPH_PERMISSIONS_SIZE:
+            _graph_permissions.clear()
+        entry = _graph_permissions[id(permission)] = (permission, Permission.from_catalog(permission))
+    return entry[1]
 
 
-def permission_lists(permissions: list[CatalogPermission]) -> list[Permission]:
+def permission_lists(permissions: Sequence[CatalogPermission]) -> list[Permission]:
     return [_graph_permission(p) for p in permissions]
 
 

@@ -2,7 +2,7 @@
 
 Each takes the thread's own sync ``Session`` and owns its transaction. Lock order everywhere is "grant row first":
 a redemption or refresh locks its grant (``SELECT ... FOR UPDATE``) before writing, and
-``app.services.grants.revoke_access`` updates the grant before the tokens, so a revoke racing a refresh either
+``app.services.revocation.revoke_access`` updates the grant before the tokens, so a revoke racing a refresh either
 waits for the new token and kills it, or makes the refresh fail: no live token survives a revoke. On SQLite
 writers are serialised by the database lock and every write below is conditional, which gives the same outcome.
 """

@@ -1,4 +1,5 @@
-"""Grants (what one account allowed one app): connected apps, revoking access, and the consent decision.
+"""Grants (what one account allowed one app): the connected-apps list and the consent decision (revoking is in
+``app.services.revocation``).
 
 A pending ``AuthorizationRequest`` is a validated ``/oauth/authorize`` call waiting for the person. It is bound to
 the login session that made it, so only that session can approve or deny it, once.
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.db import transaction
-from app.models import Account, App, AuthorizationCode, AuthorizationRequest, Grant, OAuthToken, utcnow
+from app.models import Account, App, AuthorizationRequest, Grant, utcnow
 from app.services.errors import Invalid, NotFound
 from app.services.oauth_tokens import add_authorization_code
 from app.services.permissions import join_scopes, split_scopes
@@ -66,8 +67,6 @@ _CONNECTED_PAGE = (
     .order_by(func.coalesce(_grants.c.last_used_at, _grants.c.authorized_at).desc(), _grants.c.id)
     .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
 )
-_GRANT_OF_APP = select(Grant, App).join(App, col(App.id) == col(Grant.app_id)).where(
-    col(Grant.app_id) == bindparam("app_id"), col(Grant.account_id) == bindparam("account_id"))
 
 
 async def list_connected_apps(
@@ -90,44 +89,6 @@ async def get_connected_app(db: AsyncSession, *, account: Account, grant_id: uui
     if grant is None:
         raise NotFound("No such connected app.", field="id")
     return grant
-
-
-async def revoke_access(db: AsyncSession, *, account: Account, app_id: uuid.UUID | None) -> App:
-    """End the account's grant to the app and kill every token and pending code of it, in one transaction.
-
-    The grant row is updated first: that is the lock order the token endpoint follows too (app.oauth.storage).
-    A concurrent revoke of the same app that got there first leaves nothing to update, which is still success:
-    so the grant is looked up whether or not it is still active (revoking is idempotent), and only an app this
-    account never connected is ``NotFound``.
-    """
-    if app_id is None:
-        raise NotFound("This app is not connected to your account.", field="appId")
-    row = (await db.execute(_GRANT_OF_APP, {"app_id": app_id, "account_id": account.id})).first()
-    if row is None:
-        raise NotFound("This app is not connected to your account.", field="appId")
-    grant, app = row
-    async with transaction(db):
-        await revoke_grants(db, account_id=account.id, grant_id=grant.id)
-    return app
-
-
-async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uuid.UUID | None = None) -> int:
-    """End the account's grant (or, without ``grant_id``, all of them) with every token and unused code, in three
-    bulk UPDATEs inside the caller's transaction. Grants go first: the lock order the token endpoint follows, so a
-    refresh racing this can never leave a live token. Returns how many grants ended."""
-    now = utcnow()
-    grants = [col(Grant.account_id) == account_id, col(Grant.revoked_at).is_(None)]
-    tokens = [col(OAuthToken.account_id) == account_id, col(OAuthToken.revoked_at).is_(None)]
-    codes = [col(AuthorizationCode.account_id) == account_id, col(AuthorizationCode.used_at).is_(None)]
-    if grant_id is not None:
-        grants.append(col(Grant.id) == grant_id)
-        tokens.append(col(OAuthToken.grant_id) == grant_id)
-        codes.append(col(AuthorizationCode.grant_id) == grant_id)
-    plain = {"synchronize_session": False}  # no caller reads revoked rows back from the session
-    ended = await db.execute(update(Grant).where(*grants).values(revoked_at=now), execution_options=plain)
-    await db.execute(update(OAuthToken).where(*tokens).values(revoked_at=now), execution_options=plain)
-    await db.execute(update(AuthorizationCode).where(*codes).values(used_at=now), execution_options=plain)
-    return int(ended.rowcount)  # type: ignore[attr-defined]
 
 
 # --- the authorization decision ---------------------------------------------------------------------------------

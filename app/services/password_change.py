@@ -19,7 +19,7 @@ from app.db import transaction
 from app.models import Account, LoginSession, utcnow
 from app.services.accounts import check_new_password
 from app.services.errors import Invalid
-from app.services.grants import revoke_grants
+from app.services.revocation import revoke_grants
 from app.services.passwords import hash_password, verify_password
 from app.services.ratelimit import LoginLimiter
 

@@ -32,6 +32,7 @@ class Catalog:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_scope", {p.scope: p for p in self.permissions})
+        object.__setattr__(self, "_groups", {})
 
     @property
     def scopes(self) -> list[str]:
@@ -46,23 +47,36 @@ class Catalog:
         return [p for p in self.permissions if p.scope in wanted]
 
     def groups(self, scopes: str) -> PermissionGroups:
-        """These scopes split the way every screen shows them: things the app can view, can do, and the rest."""
-        permissions = self.describe(scopes)
-        return PermissionGroups(
-            permissions=permissions,
-            can_view=[p for p in permissions if p.kind == "VIEW"],
-            can_do=[p for p in permissions if p.kind == "DO"],
-            other=[p for p in permissions if p.kind not in ("VIEW", "DO")],
-            stays_connected=OFFLINE_ACCESS in split_scopes(scopes),
-        )
+        """These scopes split the way every screen shows them: things the app can view, can do, and the rest.
+
+        Remembered per scope string (the groups are immutable): grants repeat a handful of scope sets, and the
+        settings page splits every one of them on every load. Bounded, as scope strings come from requests.
+        """
+        cache: dict[str, PermissionGroups] = self._groups  # type: ignore[attr-defined]
+        found = cache.get(scopes)
+        if found is None:
+            if len(cache) >= GROUPS_CACHE_SIZE:
+                cache.clear()
+            permissions = tuple(self.describe(scopes))
+            found = cache[scopes] = PermissionGroups(
+                permissions=permissions,
+                can_view=tuple(p for p in permissions if p.kind == "VIEW"),
+                can_do=tuple(p for p in permissions if p.kind == "DO"),
+                other=tuple(p for p in permissions if p.kind not in ("VIEW", "DO")),
+                stays_connected=OFFLINE_ACCESS in split_scopes(scopes),
+            )
+        return found
+
+
+GROUPS_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
 class PermissionGroups:
-    permissions: list[Permission]
-    can_view: list[Permission]  # "Things this App can view"
-    can_do: list[Permission]  # "Things this App can do"
-    other: list[Permission]  # e.g. staying connected
+    permissions: tuple[Permission, ...]
+    can_view: tuple[Permission, ...]  # "Things this App can view"
+    can_do: tuple[Permission, ...]  # "Things this App can do"
+    other: tuple[Permission, ...]  # e.g. staying connected
     stays_connected: bool  # offline.access: the app holds a refresh token until access is revoked
 
 

@@ -1,4 +1,4 @@
-"""Differential tests: ``FastLeafExecutor`` must give exactly the results of Strawberry's default executor.
+"""Differential tests: ``PlainFieldExecutor`` must give exactly the results of Strawberry's default executor.
 
 The executor skips graphql-core's per-field machinery for plain fields, and its whole promise is that data and
 errors (message, path, locations, null propagation) stay identical to graphql-core's. So every query here runs
@@ -24,7 +24,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 from strawberry.types.field import StrawberryField
 
-from app.graphql.executor import FastLeafExecutor
+from app.graphql.executor import PlainFieldExecutor
 
 
 @strawberry.enum
@@ -54,7 +54,7 @@ class Item:
 
 
 class SubItem(Item):
-    """Not the Strawberry class itself: the flat shortcut must leave it to graphql-core."""
+    """Not the Strawberry class itself: the object shortcut must leave it to graphql-core."""
 
 
 @strawberry.type
@@ -148,7 +148,7 @@ def upper(value: DirectiveValue[str]) -> str:
 
 
 def _schemas(**options: Any) -> tuple[strawberry.Schema, strawberry.Schema]:
-    return (strawberry.Schema(Query, Mutation, execution_context_class=FastLeafExecutor, **options),
+    return (strawberry.Schema(Query, Mutation, execution_context_class=PlainFieldExecutor, **options),
             strawberry.Schema(Query, Mutation, **options))
 
 
@@ -230,27 +230,27 @@ CASES: list[Any] = [  # (query, root factory, variables)
     pytest.param("{ holder { leafy { when } } }", lambda: root(leafy=_leafy(when="2024")), None,
                  id="custom-scalar-fails-coercion"),
     pytest.param("{ holder { items { name size } } }", lambda: root(items=[Item(name="a", size="abc")]), None,
-                 id="int-holding-string-in-flat-list"),
+                 id="int-holding-string-in-plain-list"),
     pytest.param("{ holder { items { name } } }", lambda: root(items=[Item(name=[1])]), None,
-                 id="non-null-leaf-fails-coercion-in-flat-list"),
+                 id="non-null-leaf-fails-coercion-in-plain-list"),
     pytest.param("{ holder { leafy { maybeText text } } }", lambda: root(
         leafy=_leafy(maybe_text=_later("soon"), text=_later("now"))), None, id="coroutine-leaves"),
     pytest.param("{ holder { items { name size } } }", lambda: root(items=[
         Item(name="a", size=_fail_later("a failed")), Item(name=_later("b"), size=_fail_later("b failed"))]),
-        None, id="coroutine-leaves-failing-in-flat-list"),
+        None, id="coroutine-leaves-failing-in-plain-list"),
     pytest.param("{ holder { items { name } maybeItems { name } } }", lambda: root(
         items=[Item(name=_fail_later("a1")), Item(name=_fail_later("a2"))],
         maybe_items=[Item(name=_later(None)), Item(name=_fail_later("b2")), Item(name="m")]), None,
-        id="coroutine-non-null-leaves-failing-in-flat-lists"),
+        id="coroutine-non-null-leaves-failing-in-plain-lists"),
     pytest.param("{ holder { leafy { count text } } }", lambda: root(leafy=Exploding()), None,
                  id="property-raises"),
     pytest.param("{ holder { items { size name } } }", lambda: root(items=[_without_name(Item(name="a", size=1))]),
-                 None, id="attribute-read-raises-in-flat-list"),
-    pytest.param("{ holder { item { name } } }", lambda: root(item=None), None, id="nullable-flat-object-none"),
+                 None, id="attribute-read-raises-in-plain-list"),
+    pytest.param("{ holder { item { name } } }", lambda: root(item=None), None, id="nullable-plain-object-none"),
     pytest.param("{ holder { requiredItem { name } } }", lambda: root(required_item=None), None,
-                 id="non-null-flat-object-none"),
+                 id="non-null-plain-object-none"),
     pytest.param("{ holder { item { name } } }", lambda: root(item=Item(name=None)), None,
-                 id="non-null-leaf-none-in-nullable-flat-object"),
+                 id="non-null-leaf-none-in-nullable-plain-object"),
     pytest.param("{ holder { maybeItems { name size } } }", lambda: root(maybe_items=[Item(name="a"), None]), None,
                  id="none-item-in-list-of-nullable-items"),
     pytest.param("{ holder { maybeItems { name } } }", lambda: root(maybe_items=[Item(name=None), Item(name="b")]),
@@ -275,15 +275,15 @@ CASES: list[Any] = [  # (query, root factory, variables)
     pytest.param("{ holder { rich { name strict } } }", root, None, id="non-null-resolver-sibling-raises-in-list"),
     pytest.param("{ holder { named { name ... on Pet { legs } } thing { __typename ... on Robot { model } } } }",
                  root, None, id="interface-and-union-fields"),
-    pytest.param("{ holder { pet { name legs } } }", root, None, id="interface-implementation-as-flat-object"),
+    pytest.param("{ holder { pet { name legs } } }", root, None, id="interface-implementation-as-plain-object"),
     pytest.param("{ holder { pet { name legs } } }", lambda: root(pet=strawberry.cast(Robot, Pet(name="x", legs=1))),
                  None, id="object-cast-to-another-type"),
     pytest.param("{ holder { checked { name } } }", root, None, id="custom-is-type-of-accepts"),
     pytest.param("{ holder { checked { name } } }", lambda: root(checked=Checked(name="reject")), None,
                  id="custom-is-type-of-rejects"),
     pytest.param('mutation { a: rename(name: "ab") { name size } b: rename(name: "c") { name } }', root, None,
-                 id="mutations-return-flat-objects"),
-    pytest.param("{ asyncItems { name size } }", root, None, id="async-resolver-returns-flat-list"),
+                 id="mutations-return-plain-objects"),
+    pytest.param("{ asyncItems { name size } }", root, None, id="async-resolver-returns-plain-list"),
 ]
 
 
@@ -292,23 +292,22 @@ async def test_fast_executor_matches_default(query: str, make_root: Root, variab
     await run_both(query, make_root, variables)
 
 
-async def test_plain_leaves_and_flat_objects_skip_graphql_cores_completion(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_plain_leaves_and_objects_skip_graphql_cores_completion(monkeypatch: pytest.MonkeyPatch) -> None:
     completed: list[str] = []
 
-    def counting(self: FastLeafExecutor, return_type: Any, *args: Any) -> Any:
+    def counting(self: PlainFieldExecutor, return_type: Any, *args: Any) -> Any:
         completed.append(str(return_type))
         return StrawberryGraphQLCoreExecutionContext.complete_value(self, return_type, *args)
 
-    monkeypatch.setattr(FastLeafExecutor, "complete_value", counting)
+    monkeypatch.setattr(PlainFieldExecutor, "complete_value", counting)
     result = await run_both("{ holder { leafy { text count ratio flag ident color when } items { name size } } }")
 
     assert result.data == {"holder": {
         "leafy": {"text": "hi", "count": 3, "ratio": 0.5, "flag": True, "ident": "7", "color": "RED",
                   "when": "2024-01-02T03:04:05+00:00"},
         "items": [{"name": "a", "size": 1}, {"name": "b", "size": 2}]}}
-    # Only the root field (not flat: its selection holds objects) went through graphql-core's completion; the
-    # flat object, the flat list and every leaf took the shortcuts.
-    assert completed == ["Holder"]
+    # Every field, the root's object included, took a shortcut: graphql-core's completion never ran.
+    assert completed == []
 
 
 NULL = "Cannot return null for non-nullable field Item.name."
@@ -364,7 +363,7 @@ async def test_field_class_get_result_override_is_used() -> None:
     assert result.data == {"holder": {"doubled": 42}}
 
 
-async def test_error_order_with_one_awaitable_item_per_flat_list() -> None:
+async def test_error_order_with_one_awaitable_item_per_plain_list() -> None:
     result = await run_both("{ holder { items { name } maybeItems { name } } }", lambda: root(
         items=[Item(name=_fail_later("a"))], maybe_items=[Item(name=_fail_later("b"))]))
     assert errors(result) == [("a", ["holder", "items", 0, "name"]), ("b", ["holder", "maybeItems", 0, "name"])]

@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from app.models import Account, OAuthToken
 from app.services.apps import RegisteredApp
-from app.services.grants import revoke_access
+from app.services.revocation import revoke_access
 from tests.oauth.helpers import Person, call_me, refresh, register, tokens_for
 
 
@@ -100,7 +100,7 @@ async def test_e23_parallel_refreshes_one_succeeds_the_rest_400(
 
 async def test_revoke_racing_refreshes_leaves_no_live_token(
         app: Starlette, backend: str, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
-    # SECURITY J44, which the lock order of app/oauth/storage.py / grants.revoke_access exists for.
+    # SECURITY J44, which the lock order of app/oauth/storage.py / revocation.revoke_access exists for.
     if backend != "postgres":
         pytest.skip("row-level races are a PostgreSQL property; SQLite serialises writers")
     for _ in range(8):

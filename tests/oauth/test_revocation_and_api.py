@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from app.models import Grant, OAuthToken, utcnow
 from app.services.apps import RegisteredApp
-from app.services.grants import revoke_access
+from app.services.revocation import revoke_access
 from app.services.tokens import digest
 from tests.oauth.helpers import (
     ISSUER,

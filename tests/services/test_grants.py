@@ -19,8 +19,8 @@ from app.services.grants import (
     create_authorization_request,
     get_connected_app,
     list_connected_apps,
-    revoke_access,
 )
+from app.services.revocation import revoke_access
 from app.services.sessions import authenticate_token
 from tests.oauth.helpers import Person, authorize_params, location_base, pkce_pair, register, sign_in, start
 

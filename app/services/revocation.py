@@ -1,0 +1,86 @@
+"""Revoking access: one app's grant (revokeAccess) or every grant of an account (a password change), with every
+token and unused authorization code of it, in bulk.
+
+Statements are built once, at import, with bind parameters: building an UPDATE costs more than SQLite spends
+running it, and revoking is what a person does when something is wrong, so it should be instant. They are Core
+statements (no ORM objects are loaded or synchronised): no caller reads revoked rows back from the session.
+
+Lock order: the grant rows are updated first, the order the token endpoint follows too (``app.oauth.storage``), so
+a refresh racing a revoke either finishes before it (and its new tokens are revoked) or finds the grant gone.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import ColumnElement, Table, Update, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import transaction
+from app.models import Account, App, AuthorizationCode, Grant, OAuthToken, utcnow
+from app.services.apps import AppRow
+from app.services.errors import NotFound
+
+_grants: Table = Grant.__table__  # type: ignore[attr-defined]
+_tokens: Table = OAuthToken.__table__  # type: ignore[attr-defined]
+_codes: Table = AuthorizationCode.__table__  # type: ignore[attr-defined]
+_apps: Table = App.__table__  # type: ignore[attr-defined]
+
+# Whether or not the grant is still active: revoking twice is still success (see revoke_access).
+_GRANT_OF_APP = (
+    select(_grants.c.id.label("grant_id"), *(_apps.c[name] for name in AppRow.__annotations__))
+    .join(_apps, _apps.c.id == _grants.c.app_id)
+    .where(_grants.c.app_id == bindparam("app_id"), _grants.c.account_id == bindparam("account_id"))
+)
+
+
+def _bulk_revocation(*, one_grant: bool) -> tuple[Update, Update, Update]:
+    """The three UPDATEs, for one grant of the account or all of them. Bind names differ from column names: an
+    UPDATE reserves those for its SET values."""
+
+    def scope(table: Table, done_column: str) -> list[ColumnElement[bool]]:
+        criteria = [table.c.account_id == bindparam("of_account"), table.c[done_column].is_(None)]
+        if one_grant:
+            criteria.append((table.c.id if table is _grants else table.c.grant_id) == bindparam("of_grant"))
+        return criteria
+
+    now = bindparam("now", type_=_grants.c.revoked_at.type)
+    return (
+        update(_grants).where(*scope(_grants, "revoked_at")).values(revoked_at=now),
+        update(_tokens).where(*scope(_tokens, "revoked_at")).values(revoked_at=now),
+        update(_codes).where(*scope(_codes, "used_at")).values(used_at=now),
+    )
+
+
+_REVOKE_ONE = _bulk_revocation(one_grant=True)
+_REVOKE_ALL = _bulk_revocation(one_grant=False)
+
+
+async def revoke_access(db: AsyncSession, *, account: Account, app_id: uuid.UUID | None) -> AppRow:
+    """End the account's grant to the app and kill every token and pending code of it, in one transaction.
+
+    A concurrent revoke of the same app that got there first leaves nothing to update, which is still success: so
+    the grant is looked up whether or not it is still active (revoking is idempotent), and only an app this account
+    never connected is ``NotFound``.
+    """
+    if app_id is None:
+        raise NotFound("This app is not connected to your account.", field="appId")
+    row = (await db.execute(_GRANT_OF_APP, {"app_id": app_id, "account_id": account.id})).first()
+    if row is None:
+        raise NotFound("This app is not connected to your account.", field="appId")
+    async with transaction(db):
+        await revoke_grants(db, account_id=account.id, grant_id=row.grant_id)
+    return row  # type: ignore[return-value]
+
+
+async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uuid.UUID | None = None) -> int:
+    """End the account's grant (or, without ``grant_id``, all of them) with every token and unused code, in three
+    bulk UPDATEs inside the caller's transaction. Returns how many grants ended."""
+    params: dict[str, object] = {"of_account": account_id, "now": utcnow()}
+    if grant_id is not None:
+        params["of_grant"] = grant_id
+    grants, tokens, codes = _REVOKE_ONE if grant_id is not None else _REVOKE_ALL
+    ended = await db.execute(grants, params)
+    await db.execute(tokens, params)
+    await db.execute(codes, params)
+    return int(ended.rowcount)  # type: ignore[attr-defined]
