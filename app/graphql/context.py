@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from aiodataloader import DataLoader
@@ -26,6 +24,23 @@ from app.state import AppState
 class NotSignedIn(GraphQLError):
     def __init__(self) -> None:
         super().__init__("You must be signed in.", extensions={"code": "UNAUTHENTICATED"})
+
+
+class _Borrowed:
+    """The session under the context's lock. A class, not an ``@asynccontextmanager``: a page borrows the session
+    three times, and each async generator costs a registration with the event loop's weak set of generators."""
+
+    __slots__ = ("lock", "session")
+
+    def __init__(self, lock: asyncio.Lock, session: AsyncSession) -> None:
+        self.lock, self.session = lock, session
+
+    async def __aenter__(self) -> AsyncSession:
+        await self.lock.acquire()
+        return self.session
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self.lock.release()
 
 
 @dataclass
@@ -45,10 +60,9 @@ class Context:
     def __post_init__(self) -> None:
         self.apps_by_ids = DataLoader(self._load_app_lists)
 
-    @asynccontextmanager
-    async def db(self) -> AsyncIterator[AsyncSession]:
-        async with self.lock:
-            yield self.session
+    def db(self) -> _Borrowed:
+        """``async with ctx.db() as db:`` the request's session, one coroutine at a time."""
+        return _Borrowed(self.lock, self.session)
 
     def require_login(self) -> Authenticated:
         """The signed-in login, or the top-level UNAUTHENTICATED error."""
