@@ -1,24 +1,20 @@
-"""Schema extensions that make repeated documents cheap (parsing and validation caches).
+"""Caches that make repeated documents cheap: parsing and validation, once per process instead of per request.
 
-Clients send the same few documents over and over (the settings page, login, revoke), so parsing and validating
-each one once per process instead of once per request removes most of the fixed cost of a small query. Both caches
-are bounded LRUs, so unique documents sent by an attacker cannot grow memory without limit.
-
-They must come after the security extensions in the schema's list: the validation cache keys on the validation
-rules in force, so rules added by ``AddValidationRules``-style extensions have to be in place when it runs.
+Clients send the same few documents over and over (the settings page, login, revoke), so this removes most of the
+fixed cost of a small query. Both caches are bounded LRUs, so unique documents sent by an attacker cannot grow
+memory without limit. The validation cache keys on the validation rules in force, so a profile's extra rules are
+part of every key.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterator
-from typing import Generic, TypeVar
+from collections.abc import Callable, Hashable
+from functools import lru_cache
+from typing import Any, Generic, TypeVar
 
-from graphql import DocumentNode
-from strawberry.extensions import ParserCache, SchemaExtension
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse
 from strawberry.schema.schema import validate_document
-
-from app.settings import Settings
 
 # Distinct documents a deployment's own clients send are a few dozen; 256 leaves room without unbounded growth.
 DOCUMENT_CACHE_SIZE = 256
@@ -51,31 +47,22 @@ class DocumentMemo(Generic[T]):
         return value
 
 
-class BoundedParserCache(ParserCache):
-    """``ParserCache`` with our bound, as a class: Strawberry builds extensions per request from classes, while a
-    shared instance would carry one request's execution context into another's. (It keys on the query text, whose
-    hash Python caches.)"""
-
-    def __init__(self) -> None:
-        super().__init__(maxsize=DOCUMENT_CACHE_SIZE)
+@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _parse(query: str, options: tuple[tuple[str, Any], ...]) -> DocumentNode:
+    return parse(query, **dict(options))
 
 
-_validations: DocumentMemo[list] = DocumentMemo()  # type: ignore[type-arg]
+def parse_cached(query: str, options: dict[str, Any]) -> DocumentNode:
+    """The parsed document, the same object for a repeated query text (Python caches a string's hash, so the key is
+    cheap). Errors are not cached: a bad document is parsed again, and refused again, every time."""
+    return _parse(query, tuple(sorted(options.items())))
 
 
-class DocumentValidationCache(SchemaExtension):
-    """Strawberry's ``ValidationCache``, keyed by document identity instead of by the document's deep hash."""
-
-    def on_validate(self) -> Iterator[None]:
-        ctx = self.execution_context
-        document = ctx.graphql_document
-        if document is not None:
-            schema, rules = ctx.schema._schema, ctx.validation_rules
-            ctx.pre_execution_errors = _validations.get(
-                document, (schema, rules), lambda: validate_document(schema, document, rules))
-        yield
+_validations: DocumentMemo[list[GraphQLError]] = DocumentMemo()
 
 
-def performance_extensions(settings: Settings) -> list[SchemaExtension | type[SchemaExtension]]:
-    """The same in every profile: caching changes how fast an answer comes, never what it is."""
-    return [BoundedParserCache, DocumentValidationCache]
+def validate_cached(schema: GraphQLSchema, document: DocumentNode,
+                    rules: tuple[type[ASTValidationRule], ...]) -> list[GraphQLError]:
+    """Strawberry's validation of a document under these rules, once per document: keyed by the document's identity
+    instead of by its deep hash."""
+    return _validations.get(document, (schema, rules), lambda: validate_document(schema, document, rules))

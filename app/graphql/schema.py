@@ -11,8 +11,7 @@ from app.graphql.context import Context
 from app.graphql.executor import PlainFieldExecutor
 from app.graphql.ids import from_global_id
 from app.graphql.node import resolve_node
-from app.graphql.performance import performance_extensions
-from app.graphql.security import security_extensions
+from app.graphql.pipeline import pipeline_extensions
 from app.graphql.types import AuthorizationRequest, Node, Permission
 from app.services import grants as grant_service
 from app.services.errors import DomainError
@@ -76,6 +75,6 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         types=[ConnectedApp],
-        extensions=[*security_extensions(settings), *performance_extensions(settings)],
+        extensions=pipeline_extensions(settings),
         execution_context_class=PlainFieldExecutor,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -27,7 +27,6 @@ from graphql import (
     validate,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
@@ -86,33 +85,38 @@ _COST_RULES: tuple[type[ASTValidationRule], ...] = (
     MaxDirectivesRule, MaxFieldsRule, max_aliases_rule(MAX_ALIASES), max_depth_rule(MAX_DEPTH, None))
 
 
-class ProductionValidation(AddValidationRules):
-    """No introspection (a rule among the spec's, so the validation cache keys on it), and cost limits.
+@dataclass(frozen=True)
+class SecurityProfile:
+    """What a deployment profile refuses (production) or allows (development), applied by ``RequestPipeline``."""
 
-    The cost limits run before any other validation hook (this extension precedes the validation cache) and a
-    refusal is raised, which ends the operation with that one error: ten unknown ``@aa`` directives give one
-    error, not ten, and the spec's rules never walk an abusive document.
-    """
+    max_tokens: int | None  # the parser stops after this many tokens, before any document gets expensive
+    extra_rules: tuple[type[ASTValidationRule], ...]  # among the spec's rules, so the validation cache keys on them
+    check_cost: bool  # the cost limits, in a pass of their own before validation
+    mask_unexpected: bool  # unexpected exceptions become "Unexpected error."; suggestions are cut
 
-    def __init__(self) -> None:
-        super().__init__([NoSchemaIntrospectionCustomRule])
 
-    def on_validate(self) -> Iterator[None]:
-        ctx = self.execution_context
-        document = ctx.graphql_document
-        if document is not None and not _within_cost_limits(ctx.schema._schema, document):
-            raise validate(ctx.schema._schema, document, _COST_RULES, hide_suggestions=True)[0]
-        yield
+DEVELOPMENT = SecurityProfile(max_tokens=None, extra_rules=(), check_cost=False, mask_unexpected=False)
+PRODUCTION = SecurityProfile(max_tokens=MAX_TOKENS, extra_rules=(NoSchemaIntrospectionCustomRule,), check_cost=True,
+                             mask_unexpected=True)
+
+
+def security_profile(settings: Settings) -> SecurityProfile:
+    """Production refuses introspection and costly documents and masks the unexpected; development keeps GraphiQL
+    and introspection."""
+    return PRODUCTION if settings.is_production else DEVELOPMENT
 
 
 _cost_checks: DocumentMemo[bool] = DocumentMemo()
 
 
-def _within_cost_limits(schema: GraphQLSchema, document: DocumentNode) -> bool:
-    """The cost walk, once per document: the parser cache hands back the same document object for a repeated
-    query, so the settings page pays one lookup instead of a walk per request (bounded like that cache)."""
-    return _cost_checks.get(document, schema, lambda: not validate(schema, document, _COST_RULES,
-                                                                   hide_suggestions=True))
+def refuse_costly(schema: GraphQLSchema, document: DocumentNode) -> None:
+    """Raise the first cost-limit error of a document over the limits. It is raised, which ends the operation with
+    that one error: ten unknown ``@aa`` directives give one error, not ten, and the spec's rules never walk an
+    abusive document. The walk runs once per document: the parser cache hands back the same document object for a
+    repeated query, so the settings page pays one lookup instead of a walk per request (bounded like that cache)."""
+    if not _cost_checks.get(document, schema, lambda: not validate(schema, document, _COST_RULES,
+                                                                   hide_suggestions=True)):
+        raise validate(schema, document, _COST_RULES, hide_suggestions=True)[0]
 
 
 def _is_readable(error: GraphQLError) -> bool:
@@ -120,60 +124,28 @@ def _is_readable(error: GraphQLError) -> bool:
     return original is None or isinstance(original, (GraphQLError, DomainError))
 
 
-class ErrorPolicy(SchemaExtension):
-    """Map resolver failures: database trouble → 503 + Retry-After; in production, mask the unexpected.
+def map_errors(errors: list[GraphQLError], *, mask_unexpected: bool, response: Any) -> list[GraphQLError]:
+    """Map resolver failures: database trouble → 503 + Retry-After on ``response``; with ``mask_unexpected``, mask
+    what is not ours to show and keep at most MAX_VALIDATION_ERRORS (a pathological document cannot make the
+    answer itself large)."""
+    mapped = [_map(error, mask_unexpected=mask_unexpected, response=response) for error in errors]
+    return mapped[:MAX_VALIDATION_ERRORS] if mask_unexpected else mapped
 
-    Strawberry builds extensions per request from these classes, so no state is shared between requests.
-    """
 
-    mask_unexpected = False
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        errors: list[GraphQLError] | None = getattr(result, "errors", None)
-        if not errors:
-            return
-        mapped = [self._map(error) for error in errors]
-        # A pathological document cannot make the answer itself large.
-        result.errors = mapped[:MAX_VALIDATION_ERRORS] if self.mask_unexpected else mapped  # type: ignore[union-attr]
-
-    def _map(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if original is not None and is_database_unavailable(original):
-            log.warning("database unavailable during a GraphQL operation", extra=describe(original))
-            self._answer_unavailable()
-            return GraphQLError(UNAVAILABLE_MESSAGE, error.nodes, path=error.path, extensions={"code": GRAPHQL_CODE})
-        if not self.mask_unexpected:
-            return error
-        if not _is_readable(error):
-            return GraphQLError(UNEXPECTED_MESSAGE, error.nodes, path=error.path,
-                                extensions={"code": "INTERNAL_SERVER_ERROR"})
-        if _SUGGESTION.search(error.message):
-            return GraphQLError(_SUGGESTION.sub("", error.message), error.nodes, path=error.path,
-                                extensions=error.extensions)
-        return error
-
-    def _answer_unavailable(self) -> None:
-        response = getattr(self.execution_context.context, "response", None)
+def _map(error: GraphQLError, *, mask_unexpected: bool, response: Any) -> GraphQLError:
+    original = error.original_error
+    if original is not None and is_database_unavailable(original):
+        log.warning("database unavailable during a GraphQL operation", extra=describe(original))
         if response is not None:
             response.status_code = 503
             response.headers.update(retry_after_headers())
-
-
-class MaskingErrorPolicy(ErrorPolicy):
-    mask_unexpected = True
-
-
-class ProductionTokenLimit(MaxTokensLimiter):
-    """The parser stops after MAX_TOKENS tokens, before any document gets expensive."""
-
-    def __init__(self) -> None:
-        super().__init__(max_token_count=MAX_TOKENS)
-
-
-def security_extensions(settings: Settings) -> list[SchemaExtension | type[SchemaExtension]]:
-    """Extensions and validation rules for this profile (development keeps GraphiQL and introspection)."""
-    if not settings.is_production:
-        return [ErrorPolicy]
-    return [ProductionTokenLimit, ProductionValidation, MaskingErrorPolicy]
+        return GraphQLError(UNAVAILABLE_MESSAGE, error.nodes, path=error.path, extensions={"code": GRAPHQL_CODE})
+    if not mask_unexpected:
+        return error
+    if not _is_readable(error):
+        return GraphQLError(UNEXPECTED_MESSAGE, error.nodes, path=error.path,
+                            extensions={"code": "INTERNAL_SERVER_ERROR"})
+    if _SUGGESTION.search(error.message):
+        return GraphQLError(_SUGGESTION.sub("", error.message), error.nodes, path=error.path,
+                            extensions=error.extensions)
+    return error
