@@ -45,7 +45,7 @@ from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cance
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
-from strawberry.types.cast import get_strawberry_type_cast
+from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 from strawberry.types.field import StrawberryField
 
 # Values of these exact Python types come out of these scalars' coercion unchanged.
@@ -66,8 +66,10 @@ class _Plain:
     item_type: GraphQLOutputType | None = None  # for a list: its item type, as handle_field_error needs it
 
 
-# (response name, its field nodes, the field's definition or None for __typename, its plan or None)
-_FieldPlan = tuple[str, list[FieldDetails], GraphQLField | None, _Plain | None]
+# (response name, its field nodes, the field's definition or None for __typename, its plan or None, and for a plain
+# leaf its reader, attribute, type and pass-through type, unpacked so the hot loop reads locals, not attributes)
+_FieldPlan = tuple[str, list[FieldDetails], GraphQLField | None, _Plain | None,
+                   Callable[[Any, str], Any] | None, str | None, GraphQLLeafType | None, type | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +160,10 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
             node = field_details_list[0].node
             field_def = fields.get(node.name.value)  # None for __typename: execute_field knows it
             plain = _plan_of(field_def) if self._shortcuts and field_def and not node.arguments else None
-            planned.append((response_name, field_details_list, field_def, plain))  # type: ignore[arg-type]
+            leaf = plain and plain.leaf
+            planned.append((response_name, field_details_list, field_def, plain,  # type: ignore[arg-type]
+                            plain.read if leaf else None, plain.attribute if leaf else None, leaf,
+                            plain.leaf_passes if leaf else None))
         self._field_plans[id(grouped_field_set)] = (grouped_field_set, planned)
         return planned
 
@@ -174,35 +179,43 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
         inert_types = _inert_types
+        cached = self._field_plans.get(id(grouped_field_set))
+        plans = cached[1] if cached is not None and cached[0] is grouped_field_set else self._plans_for(
+            parent_type, grouped_field_set)
         try:
-            for response_name, field_details_list, field_def, plain in self._plans_for(parent_type, grouped_field_set):
+            for response_name, field_details_list, field_def, plain, read, attribute, leaf, passes in plans:
                 if plain is None:
                     result = self.execute_field(parent_type, source_value, field_details_list,
                                                 Path(path, response_name, parent_type.name), position_context)
                 else:
-                    try:
-                        value = plain.read(source_value, plain.attribute)
-                    except Exception as error:  # noqa: BLE001 - reported below, as a resolver's error would be
-                        value = _ReadFailed(error)
-                    if plain.leaf is not None:  # inline: a page has ~200 of these
+                    if leaf is not None:  # inline: a page has ~200 of these
+                        try:
+                            value = read(source_value, attribute)  # type: ignore[misc,arg-type]
+                        except Exception as error:  # noqa: BLE001 - reported below, as a resolver's error would be
+                            value = _ReadFailed(error)
                         kind = type(value)
-                        if kind is plain.leaf_passes:
+                        if kind is passes:
                             results[response_name] = value
                             continue
                         if value is not None and (inert_types.get(kind) or _is_inert(kind)):
                             try:
-                                coerced = plain.leaf.coerce_output_value(value)
+                                coerced = leaf.coerce_output_value(value)
                             except Exception:  # noqa: BLE001 - graphql-core coerces it again below and reports it
                                 coerced = None
                             if coerced is not None and coerced is not Undefined:
                                 results[response_name] = coerced
                                 continue
+                    else:
+                        try:
+                            value = plain.read(source_value, plain.attribute)
+                        except Exception as error:  # noqa: BLE001 - as above
+                            value = _ReadFailed(error)
                     result = self._complete_plain(plain, parent_type, field_def, field_details_list,
                                                   Path(path, response_name, parent_type.name), value,
                                                   position_context)
                 if result is not Undefined:
                     results[response_name] = result
-                    if is_awaitable(result):
+                    if type(result) is not dict and result is not None and is_awaitable(result):
                         awaitable_fields.append(response_name)
         except Exception:
             if awaitable_fields:  # settle what other fields started: they may fail too
@@ -288,7 +301,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         if item_type is not None and type(value) is not list:
             return _SKIP
         for item in value if item_type is not None else (value,):
-            if type(item) is not object_class or get_strawberry_type_cast(item) is not None:
+            if type(item) is not object_class or getattr(item, TYPE_CAST_ATTRIBUTE, None) is not None:
                 return _SKIP
         grouped, new_defer_usages, *_ = self.collect_subfields(object_type, field_details_list)
         if new_defer_usages or position_context is not None:  # @defer and its delivery groups: graphql-core's
@@ -303,14 +316,15 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                 if is_awaitable(result):
                     return self._settled(result, field_def.type, field_details_list, field_path)
                 return result
+            execute_fields = self.execute_fields
             for index, item in enumerate(value):
-                item_path = field_path.add_key(index, None)
+                item_path = Path(field_path, index, None)  # what field_path.add_key(index, None) returns
                 try:
-                    result = self.execute_fields(object_type, item, item_path, grouped, None)
+                    result = execute_fields(object_type, item, item_path, grouped, None)
                 except Exception as error:  # as complete_list_item_value: null the item, or propagate
                     self.handle_field_error(error, item_type, field_details_list, item_path)
                     result = None
-                if is_awaitable(result):
+                if type(result) is not dict and result is not None and is_awaitable(result):
                     result = self._settled(result, item_type, field_details_list, item_path)
                     pending.append(index)
                 completed.append(result)
