@@ -84,24 +84,28 @@ class Edge(Generic[T]):
 @strawberry.type(description="A page of a list that can grow.")
 class Connection(Generic[T]):
     nodes: list[T] = strawberry.field(description="The items on this page.")
-    edges: list[Edge[T]] = strawberry.field(description="The items on this page with their cursors.")
-    page_info: PageInfo = strawberry.field(description="Paging information.")
     total_count: int = strawberry.field(description="How many items there are in all pages.")
+    offset: strawberry.Private[int]
+
+    # Edges and paging information are built only when asked for: the settings page asks for neither, and building
+    # a cursor per item cost more than the rest of its connection.
+    @strawberry.field(description="The items on this page with their cursors.")
+    def edges(self) -> list[Edge[T]]:
+        return [Edge(cursor=encode_cursor(self.offset + index), node=item) for index, item in enumerate(self.nodes)]
+
+    @strawberry.field(description="Paging information.")
+    def page_info(self) -> PageInfo:
+        last = self.offset + len(self.nodes) - 1
+        return PageInfo(
+            has_next_page=self.offset + len(self.nodes) < self.total_count,
+            has_previous_page=self.offset > 0,
+            start_cursor=encode_cursor(self.offset) if self.nodes else None,
+            end_cursor=encode_cursor(last) if self.nodes else None,
+        )
 
 
 def build_connection(items: list[T], *, total: int, page: Page) -> Connection[T]:
-    edges = [Edge(cursor=encode_cursor(page.offset + index), node=item) for index, item in enumerate(items)]
-    return Connection(
-        nodes=items,
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.offset + len(items) < total,
-            has_previous_page=page.offset > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        total_count=total,
-    )
+    return Connection(nodes=items, total_count=total, offset=page.offset)
 
 
 @strawberry.enum(description="What kind of client opened a session.")

@@ -145,12 +145,21 @@ async def test_sessions_paginate_with_cursors(client: httpx.AsyncClient, app: St
     await make_account(app)
     tokens = [await _sign_in_from(app, "8.8.8.8", WINDOWS_CHROME_UA) for _ in range(3)]
     query = """query($after: String) { viewer { sessions(first: 2, after: $after) {
-        totalCount pageInfo { hasNextPage endCursor } nodes { id } } } }"""
+        totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { id }
+        edges { cursor node { id } } } } }"""
     first = (await graphql_data(client, query, token=tokens[0]))["viewer"]["sessions"]
     assert (first["totalCount"], len(first["nodes"]), first["pageInfo"]["hasNextPage"]) == (3, 2, True)
+    assert [edge["node"] for edge in first["edges"]] == first["nodes"]
+    assert (first["pageInfo"]["startCursor"], first["pageInfo"]["endCursor"]) == (
+        first["edges"][0]["cursor"], first["edges"][-1]["cursor"])
+    # Resuming after any edge's cursor continues right after that edge.
+    after_first = (await graphql_data(client, query, {"after": first["edges"][0]["cursor"]},
+                                      token=tokens[0]))["viewer"]["sessions"]
+    assert after_first["nodes"][0] == first["nodes"][1]
     second = (await graphql_data(client, query, {"after": first["pageInfo"]["endCursor"]},
                                  token=tokens[0]))["viewer"]["sessions"]
-    assert (len(second["nodes"]), second["pageInfo"]["hasNextPage"]) == (1, False)
+    assert (len(second["nodes"]), second["pageInfo"]["hasNextPage"], second["pageInfo"]["hasPreviousPage"]) == (
+        1, False, True)
     assert {n["id"] for n in first["nodes"]}.isdisjoint({n["id"] for n in second["nodes"]})
 
 
