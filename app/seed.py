@@ -52,11 +52,8 @@ async def seed_demo(db: AsyncSession, *, settings: Settings, only_if_empty: bool
                                    email="demo@consentry.example")
     now = utcnow()
     for user_agent, ip, age, idle_minutes, kind in _DEMO_SESSIONS:
-        signed_in = await open_session(db, account=account, ip_address=ip, user_agent=user_agent,
-                                       client_kind=kind, signed_in_at=now - age)
-        signed_in.session.last_active_at = now - timedelta(minutes=idle_minutes)
-        async with transaction(db):
-            db.add(signed_in.session)
+        await open_session(db, account=account, ip_address=ip, user_agent=user_agent, client_kind=kind,
+                           signed_in_at=now - age, last_active_at=now - timedelta(minutes=idle_minutes))
     catalog = load_catalog(settings.permission_catalog_path)
     for index, (name, developer, description, website, scopes, used_ago) in enumerate(_DEMO_APPS):
         registered = await register_app(

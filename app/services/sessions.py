@@ -7,13 +7,13 @@ or expired is refused on its very next request by every server process.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from anyio.to_thread import run_sync as run_in_threadpool
-from sqlalchemy import Integer, Table, and_, bindparam, func, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import transaction
@@ -132,6 +132,12 @@ def _describe_client(user_agent: str | None, ip_address: str | None) -> tuple[De
     return describe_user_agent(user_agent), describe_location(ip_address)
 
 
+def _describing(user_agent: str | None, ip_address: str | None) -> asyncio.Future[tuple[DeviceInfo, str | None]]:
+    """Device and location, worked out off the event loop: the first lookups load ua-parser's rules and the GeoIP
+    database (~0.2 s of CPU), and an unseen user agent runs ua-parser's regexes."""
+    return asyncio.get_running_loop().run_in_executor(None, _describe_client, user_agent, ip_address)
+
+
 async def sign_in(
     db: AsyncSession,
     *,
@@ -148,12 +154,22 @@ async def sign_in(
     (``RateLimited`` once one is spent, before any password is checked); a success hands its count back.
     """
     attempt = await limiter.reserve(username_key=username_key(username), ip_address=ip_address) if limiter else None
-    account = await check_credentials(db, username=username, password=password)
+    # Started now, so its thread hop overlaps the password check instead of following it.
+    described = _describing(user_agent, ip_address)
+    try:
+        account = await check_credentials(db, username=username, password=password)
+    except BaseException:
+        await asyncio.wait([described])  # nothing is left running behind a refusal
+        raise
     if limiter and attempt:
         await limiter.succeeded(attempt)
     return await open_session(
-        db, account=account, ip_address=ip_address, user_agent=user_agent, client_kind=client_kind
-    )
+        db, account=account, ip_address=ip_address, user_agent=user_agent, client_kind=client_kind,
+        described=described)
+
+
+# Core, not the ORM's unit of work: a sign-in is one INSERT, and flushing an object costs more than running it.
+_OPEN = insert(_sessions)
 
 
 async def open_session(
@@ -164,27 +180,31 @@ async def open_session(
     user_agent: str | None,
     client_kind: str = "web",
     signed_in_at: datetime | None = None,
+    last_active_at: datetime | None = None,
+    described: asyncio.Future[tuple[DeviceInfo, str | None]] | None = None,
 ) -> SignedIn:
     token = new_token()
-    # Off the event loop: the first lookups load ua-parser's rules and the GeoIP database (~0.2 s of CPU).
-    device, location = await run_in_threadpool(_describe_client, user_agent, ip_address)
+    device, location = await (described or _describing(user_agent, ip_address))
     now = signed_in_at or utcnow()
-    session = LoginSession(
-        account_id=account.id,
-        token_digest=digest(token),
-        client_kind=client_kind if client_kind in CLIENT_KINDS else "api",
-        ip_address=ip_address,
-        user_agent=(user_agent or "")[:512] or None,
-        device=device.device,
-        browser=device.browser,
-        os=device.os,
-        location=location,
-        signed_in_at=now,
-        last_active_at=now,
-    )
+    values = {
+        "id": uuid.uuid4(),
+        "account_id": account.id,
+        "token_digest": digest(token),
+        "client_kind": client_kind if client_kind in CLIENT_KINDS else "api",
+        "ip_address": ip_address,
+        "user_agent": (user_agent or "")[:512] or None,
+        "device": device.device,
+        "browser": device.browser,
+        "os": device.os,
+        "location": location,
+        "signed_in_at": now,
+        "last_active_at": last_active_at or now,
+        "revoked_at": None,
+        "revoked_reason": None,
+    }
     async with transaction(db):
-        db.add(session)
-    return SignedIn(account=account, session=session, token=token)
+        await db.execute(_OPEN, values)
+    return SignedIn(account=account, session=detached_from_row(LoginSession, values), token=token)
 
 
 async def authenticate_token(db: AsyncSession, *, token: str, policy: SessionPolicy) -> Authenticated | None:
