@@ -152,9 +152,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         self._field_plans: dict[int, tuple[GroupedFieldSet, list[_FieldPlan]]] = {}
 
     def _plans_for(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> list[_FieldPlan]:
-        cached = self._field_plans.get(id(grouped_field_set))
-        if cached is not None and cached[0] is grouped_field_set:
-            return cached[1]
+        """Plan a grouped field set's fields and remember them (``execute_fields`` looks the plans up inline)."""
         fields, planned = parent_type.fields, []
         for response_name, field_details_list in grouped_field_set.items():
             node = field_details_list[0].node

@@ -106,7 +106,7 @@ def security_profile(settings: Settings) -> SecurityProfile:
     return PRODUCTION if settings.is_production else DEVELOPMENT
 
 
-_cost_checks: DocumentMemo[bool] = DocumentMemo()
+_cost_checks: DocumentMemo[list[GraphQLError]] = DocumentMemo()
 
 
 def refuse_costly(schema: GraphQLSchema, document: DocumentNode) -> None:
@@ -114,9 +114,10 @@ def refuse_costly(schema: GraphQLSchema, document: DocumentNode) -> None:
     that one error: ten unknown ``@aa`` directives give one error, not ten, and the spec's rules never walk an
     abusive document. The walk runs once per document: the parser cache hands back the same document object for a
     repeated query, so the settings page pays one lookup instead of a walk per request (bounded like that cache)."""
-    if not _cost_checks.get(document, schema, lambda: not validate(schema, document, _COST_RULES,
-                                                                   hide_suggestions=True)):
-        raise validate(schema, document, _COST_RULES, hide_suggestions=True)[0]
+    errors = _cost_checks.get(document, schema, lambda: validate(schema, document, _COST_RULES,
+                                                                 hide_suggestions=True))
+    if errors:
+        raise errors[0]
 
 
 def _is_readable(error: GraphQLError) -> bool:

@@ -63,28 +63,28 @@ class SessionRow(Protocol):
     last_active_at: datetime
 
 
+_sessions: Table = LoginSession.__table__  # type: ignore[attr-defined]
+_accounts: Table = Account.__table__  # type: ignore[attr-defined]
+
 # A live session, with the time bounds as parameters (``_window``): statements that use it can be built once at
-# import, because building an ORM statement costs more than the database spends running these. The UPDATEs skip
-# syncing the ORM session: the one login it could hold is detached by authenticate_token.
+# import, because building a statement costs more than the database spends running these. The one definition of
+# "live", in Core columns, which ORM and Core statements alike accept. The UPDATEs skip syncing the ORM session:
+# the login a request holds is never in it (authenticate_token).
 _ACTIVE = and_(
-    LoginSession.revoked_at.is_(None),  # type: ignore[union-attr]
-    LoginSession.last_active_at > bindparam("idle_after"),
-    LoginSession.signed_in_at > bindparam("born_after"),
+    _sessions.c.revoked_at.is_(None),
+    _sessions.c.last_active_at > bindparam("idle_after"),
+    _sessions.c.signed_in_at > bindparam("born_after"),
 )
 # Every request that carries a token runs this, so it is Core, not ORM: the ORM's per-statement bookkeeping and
 # identity map cost more than the query (about 0.1 ms per request), and the two objects are then built from the
 # row the way the ORM would, outside any session.
-_sessions: Table = LoginSession.__table__  # type: ignore[attr-defined]
-_accounts: Table = Account.__table__  # type: ignore[attr-defined]
 _SIGNED_IN = (
     select(*(column.label(f"s_{column.name}") for column in _sessions.c),
            *(column.label(f"a_{column.name}") for column in _accounts.c))
     .join(_accounts, _accounts.c.id == _sessions.c.account_id)
     .where(
         _sessions.c.token_digest == bindparam("digest"),
-        _sessions.c.revoked_at.is_(None),
-        _sessions.c.last_active_at > bindparam("idle_after"),
-        _sessions.c.signed_in_at > bindparam("born_after"),
+        _ACTIVE,
         _accounts.c.is_disabled.is_(False),
     )
 )
@@ -98,15 +98,9 @@ _TOUCH = (
 )
 # Core, not ORM: a page is read once and thrown away, and plain rows cost a fraction of ORM objects to build
 # (identity map, instance state) on the settings page, the service's most frequent request.
-_sessions: Table = LoginSession.__table__  # type: ignore[attr-defined]
 _LIVE_PAGE = (
     select(*(_sessions.c[name] for name in SessionRow.__annotations__), func.count().over().label("total"))
-    .where(
-        _sessions.c.account_id == bindparam("account_id"),
-        _sessions.c.revoked_at.is_(None),
-        _sessions.c.last_active_at > bindparam("idle_after"),
-        _sessions.c.signed_in_at > bindparam("born_after"),
-    )
+    .where(_sessions.c.account_id == bindparam("account_id"), _ACTIVE)
     .order_by(_sessions.c.last_active_at.desc(), _sessions.c.id.desc())
     .limit(bindparam("limit", type_=Integer))
     .offset(bindparam("offset", type_=Integer))
