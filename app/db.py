@@ -7,15 +7,22 @@ other out.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+# A pooled connection that has waited this long is checked with a round trip before it is handed out.
+PING_AFTER_IDLE_SECONDS = 10.0
+# Connections each engine keeps open on a server database. Authlib's worker threads are as many (app.oauth.server),
+# so a burst of OAuth requests queues for a thread instead of opening and closing overflow connections.
+POOL_SIZE = 10
 
 
 def _driver_urls(database_url: str) -> tuple[str, str]:
@@ -47,6 +54,35 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
     return on_connect
 
 
+def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
+    """Pessimistic disconnect handling for connections that sat idle, none for the ones in steady use.
+
+    SQLAlchemy's ``pool_pre_ping`` spends a round trip on every checkout, which on PostgreSQL is one more
+    statement's latency for every request. A connection that was used a moment ago is almost never dead, and if it
+    is, the failing statement invalidates the whole pool and answers 503 once. One that sat idle may have been cut
+    by a restart or a firewall: that one is pinged, and a dead one is replaced along with every connection pooled
+    before it (as pre-ping does), so the request never sees it.
+    """
+    dialect = engine.dialect
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):  # type: ignore[arg-type]
+                raise exc.InvalidatePoolError() from error  # the pool reconnects this checkout
+            raise
+
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "checkout", checked_out)
+
+
 @dataclass
 class Database:
     """Both engines and their session factories for one database."""
@@ -56,6 +92,9 @@ class Database:
     sync_engine: Engine
     async_sessions: async_sessionmaker[AsyncSession]
     sync_sessions: sessionmaker[Session]
+    # For work that only reads: autocommit, so no BEGIN and ROLLBACK round trips around it. Each statement still
+    # sees committed data only, and under READ COMMITTED a transaction would not give several reads one snapshot.
+    sync_read_sessions: sessionmaker[Session]
 
     @property
     def dialect(self) -> str:
@@ -66,7 +105,8 @@ class Database:
         self.sync_engine.dispose()
 
 
-def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: float = 10) -> Database:
+def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: float = 10,
+                    ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> Database:
     """Engines for one database.
 
     ``pooled=False`` opens a connection per checkout: for running behind an external pooler (PgBouncer), and for
@@ -82,7 +122,7 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
     elif is_sqlite:
         engine_args = {}
     else:
-        engine_args = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "pool_timeout": timeout_seconds}
+        engine_args = {"pool_size": POOL_SIZE, "max_overflow": 10, "pool_timeout": timeout_seconds}
     async_args, sync_args = dict(engine_args), dict(engine_args)
     if not is_sqlite:
         # Server-side limits: PostgreSQL cancels the statement (SQLSTATE 57014 / 55P03), which maps to a 503.
@@ -97,12 +137,17 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
         pragmas = _sqlite_pragmas(int(timeout_seconds * 1000))
         event.listen(async_engine.sync_engine, "connect", pragmas)
         event.listen(sync_engine, "connect", pragmas)
+    elif pooled:  # a file cannot go away under SQLite; NullPool opens a fresh connection every time
+        _ping_after_idle(async_engine.sync_engine, ping_after_idle_seconds)
+        _ping_after_idle(sync_engine, ping_after_idle_seconds)
     return Database(
         url=database_url,
         async_engine=async_engine,
         sync_engine=sync_engine,
         async_sessions=async_sessionmaker(async_engine, expire_on_commit=False),
         sync_sessions=sessionmaker(sync_engine, expire_on_commit=False),
+        sync_read_sessions=sessionmaker(sync_engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                        expire_on_commit=False),
     )
 
 

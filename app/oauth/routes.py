@@ -35,7 +35,7 @@ async def revoke(request: Request) -> Response:
 
 
 async def introspect(request: Request) -> Response:
-    return await run_authlib(request, _introspect)
+    return await run_authlib(request, _introspect, read_only=True)  # RFC 7662: a lookup that changes nothing
 
 
 routes: list[BaseRoute] = [

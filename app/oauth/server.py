@@ -7,7 +7,10 @@ registers grants and endpoints.
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from authlib.oauth2 import AuthorizationServer
@@ -16,10 +19,10 @@ from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secre
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from app.db import POOL_SIZE
 from app.models import App
 from app.oauth import storage
 from app.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
@@ -120,14 +123,25 @@ def _client_secret_basic(query_client: Callable[[str], ClientModel | None], requ
         return None
 
 
-async def run_authlib(request: Request, work: Callable[[ConsentryAuthorizationServer, RequestSnapshot], T]) -> T:
-    """Read the request on the event loop, then run ``work`` in a worker thread with its own sync session."""
+# Authlib's threads: as many as the sync engine keeps connections, so concurrent OAuth requests wait here for a
+# thread rather than in the pool for a connection, or in PostgreSQL's accept queue for a new one.
+_AUTHLIB_THREADS = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="authlib")
+
+
+async def run_authlib(request: Request, work: Callable[[ConsentryAuthorizationServer, RequestSnapshot], T], *,
+                      read_only: bool = False) -> T:
+    """Read the request on the event loop, then run ``work`` in a worker thread with its own sync session.
+
+    ``read_only`` work gets an autocommit session: nothing to commit, and no BEGIN or ROLLBACK round trips.
+    """
     snapshot = await RequestSnapshot.read(request)
     state = app_state(request)
+    sessions = state.database.sync_read_sessions if read_only else state.database.sync_sessions
 
     def run() -> T:
-        with state.database.sync_sessions() as session:
+        with sessions() as session:
             server = ConsentryAuthorizationServer(session=session, settings=state.settings, catalog=state.catalog)
             return work(server, snapshot)
 
-    return await run_in_threadpool(run)
+    # The request's context (its ID for the logs) goes along, as Starlette's run_in_threadpool would carry it.
+    return await asyncio.get_running_loop().run_in_executor(_AUTHLIB_THREADS, contextvars.copy_context().run, run)

@@ -16,9 +16,8 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, Storage
+from limits.aio.storage import Storage
 from limits.storage import storage_from_string
-from limits.aio.strategies import FixedWindowRateLimiter
 
 from app.services.errors import RateLimited
 
@@ -35,12 +34,52 @@ def _async_storage_url(redis_url: str) -> str:
     return redis_url
 
 
+class LocalWindows:
+    """Fixed-window counts kept in this process, with the two calls of limits' storages that the limiter uses.
+
+    A window starts at a key's first count and lasts the limit's period, as in limits' own storages. Not limits'
+    ``MemoryStorage``: that one starts an expiry task and walks every key it holds on each count, so a sign-in
+    cost more the more usernames and addresses had been seen. Here expired windows are dropped in one sweep once
+    the number of keys has doubled since the last one, which keeps each count O(1) on average.
+    """
+
+    _FIRST_SWEEP_AT = 1024
+
+    def __init__(self) -> None:
+        self._windows: dict[str, list[float]] = {}  # key → [ends at (epoch seconds), count]
+        self._sweep_at = self._FIRST_SWEEP_AT
+
+    async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        now = time.time()
+        window = self._windows.get(key)
+        if window is None or window[0] <= now:
+            if amount < 0:  # a refund for a window that has already ended: nothing is left to hand back
+                return 0
+            self._sweep(now)
+            window = self._windows[key] = [now + expiry, 0]
+        window[1] += amount
+        return int(window[1])
+
+    async def get_expiry(self, key: str) -> float:
+        window = self._windows.get(key)
+        return window[0] if window is not None else time.time()
+
+    def _sweep(self, now: float) -> None:
+        if len(self._windows) < self._sweep_at:
+            return
+        self._windows = {key: window for key, window in self._windows.items() if window[0] > now}
+        self._sweep_at = max(self._FIRST_SWEEP_AT, 2 * len(self._windows))
+
+
+Counts = Storage | LocalWindows
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One reserved sign-in attempt: keys it was counted under, so a success can hand the units back."""
 
     keys: tuple[tuple[RateLimitItem, str], ...]
-    storage: Storage
+    storage: Counts
 
 
 class LoginLimiter:
@@ -51,8 +90,8 @@ class LoginLimiter:
         self.per_account = parse(per_account)
         self.per_ip = parse(per_ip)
         self.key_prefix = key_prefix
-        self._fallback = MemoryStorage()
-        self._storage: Storage = self._fallback
+        self._fallback = LocalWindows()
+        self._storage: Counts = self._fallback
         if redis_url:
             self._storage = storage_from_string(  # type: ignore[assignment]
                 _async_storage_url(redis_url), implementation="redispy", key_prefix=key_prefix,
@@ -78,18 +117,17 @@ class LoginLimiter:
             log.warning("shared rate-limit storage unavailable (%s); counting in this process", type(exc).__name__)
             return await self._reserve(self._fallback, keys)
 
-    async def _reserve(self, storage: Storage, keys: tuple[tuple[RateLimitItem, str], ...]) -> Attempt:
-        limiter = FixedWindowRateLimiter(storage)
+    async def _reserve(self, storage: Counts, keys: tuple[tuple[RateLimitItem, str], ...]) -> Attempt:
         taken: list[tuple[RateLimitItem, str]] = []
-        for item, key in keys:
-            if await limiter.hit(item, key):
+        for item, key in keys:  # a fixed window, as limits' FixedWindowRateLimiter.hit counts it
+            if await storage.incr(item.key_for(key), item.get_expiry(), amount=1) <= item.amount:
                 taken.append((item, key))
                 continue
             # Over budget: this attempt never reaches the password check, so it leaves no count behind.
             await storage.incr(item.key_for(key), item.get_expiry(), amount=-1)
             for done_item, done_key in taken:
                 await storage.incr(done_item.key_for(done_key), done_item.get_expiry(), amount=-1)
-            reset_at = (await limiter.get_window_stats(item, key)).reset_time
+            reset_at = await storage.get_expiry(item.key_for(key))
             raise RateLimited(TOO_MANY_ATTEMPTS, retry_after=max(1, math.ceil(reset_at - time.time())),
                               field="username")
         return Attempt(keys=tuple(taken), storage=storage)

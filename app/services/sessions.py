@@ -8,6 +8,7 @@ or expired is refused on its very next request by every server process.
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -122,13 +123,30 @@ def _window(policy: SessionPolicy, now: datetime) -> dict[str, datetime]:
     return {"idle_after": now - policy.idle_timeout, "born_after": now - policy.absolute_lifetime}
 
 
+# The descriptions of recent (user agent, address) pairs. Most sign-ins come from a browser and a network that signed
+# in before, and for those the thread hop below costs more than the lookup itself.
+_RECENTLY_DESCRIBED: dict[tuple[str | None, str | None], tuple[DeviceInfo, str | None]] = {}
+_RECENTLY_DESCRIBED_SIZE = 4096
+_RECENTLY_DESCRIBED_WRITES = threading.Lock()  # written from the executor's threads
+Described = tuple[DeviceInfo, str | None] | asyncio.Future[tuple[DeviceInfo, str | None]]
+
+
 def _describe_client(user_agent: str | None, ip_address: str | None) -> tuple[DeviceInfo, str | None]:
-    return describe_user_agent(user_agent), describe_location(ip_address)
+    described = describe_user_agent(user_agent), describe_location(ip_address)
+    with _RECENTLY_DESCRIBED_WRITES:
+        if len(_RECENTLY_DESCRIBED) >= _RECENTLY_DESCRIBED_SIZE:  # the oldest goes (dicts keep insertion order)
+            del _RECENTLY_DESCRIBED[next(iter(_RECENTLY_DESCRIBED))]
+        _RECENTLY_DESCRIBED[(user_agent, ip_address)] = described
+    return described
 
 
-def _describing(user_agent: str | None, ip_address: str | None) -> asyncio.Future[tuple[DeviceInfo, str | None]]:
-    """Device and location, worked out off the event loop: the first lookups load ua-parser's rules and the GeoIP
-    database (~0.2 s of CPU), and an unseen user agent runs ua-parser's regexes."""
+def _describing(user_agent: str | None, ip_address: str | None) -> Described:
+    """Device and location: at once for a recent pair, otherwise worked out off the event loop, since the first
+    lookups load ua-parser's rules and the GeoIP database (~0.2 s of CPU) and an unseen user agent runs ua-parser's
+    regexes."""
+    known = _RECENTLY_DESCRIBED.get((user_agent, ip_address))
+    if known is not None:
+        return known
     return asyncio.get_running_loop().run_in_executor(None, _describe_client, user_agent, ip_address)
 
 
@@ -153,7 +171,8 @@ async def sign_in(
     try:
         account = await check_credentials(db, username=username, password=password)
     except BaseException:
-        await asyncio.wait([described])  # nothing is left running behind a refusal
+        if isinstance(described, asyncio.Future):
+            await asyncio.wait([described])  # nothing is left running behind a refusal
         raise
     if limiter and attempt:
         await limiter.succeeded(attempt)
@@ -175,10 +194,12 @@ async def open_session(
     client_kind: str = "web",
     signed_in_at: datetime | None = None,
     last_active_at: datetime | None = None,
-    described: asyncio.Future[tuple[DeviceInfo, str | None]] | None = None,
+    described: Described | None = None,
 ) -> SignedIn:
     token = new_token()
-    device, location = await (described or _describing(user_agent, ip_address))
+    if described is None:
+        described = _describing(user_agent, ip_address)
+    device, location = await described if isinstance(described, asyncio.Future) else described
     now = signed_in_at or utcnow()
     values = {
         "id": uuid.uuid4(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -133,3 +134,22 @@ async def test_h35_workers_share_counts_through_redis(
         response, payload = await _login(clients(app, ip=ip), username, "wrong")
         answers.append((response.status_code, _codes(payload)))
     assert answers == [(200, ["INVALID"])] * 3 + [(429, ["RATE_LIMITED"])]
+
+
+async def test_h35_limits_still_hold_when_redis_is_unreachable(
+    make_apps: Callable[..., Starlette], clients: Clients,
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = make_apps(**LIMITS, redis_url=f"redis://127.0.0.1:{port}/0")
+    await make_account(app, "alice")
+    http = clients(app, ip="203.0.113.9")
+    answers = []
+    for _ in range(4):
+        response, payload = await _login(http, "alice", "wrong")
+        answers.append((response.status_code, _codes(payload)))
+    # Counted in this process instead: neither every attempt let through nor everybody locked out.
+    assert answers == [(200, ["INVALID"])] * 3 + [(429, ["RATE_LIMITED"])]
+    response, payload = await _login(clients(app, ip="203.0.113.10"), "bob", PASSWORD)
+    assert response.status_code == 200 and _codes(payload) == ["INVALID"]
