@@ -7,6 +7,7 @@ other out.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,9 +21,12 @@ from sqlalchemy.pool import NullPool
 
 # A pooled connection that has waited this long is checked with a round trip before it is handed out.
 PING_AFTER_IDLE_SECONDS = 10.0
-# Connections each engine keeps open on a server database. Authlib's worker threads are as many (app.oauth.server),
-# so a burst of OAuth requests queues for a thread instead of opening and closing overflow connections.
+# Connections the async engine keeps open on a server database, and as many worker threads for Authlib
+# (app.oauth.server), so a burst of OAuth requests queues for a thread instead of opening overflow connections.
 POOL_SIZE = 10
+# Threads that hash and check passwords (app.services.passwords); sign-ins also run their statements there, on the
+# sync engine, whose pool keeps a connection for each of its threads: Authlib's and these.
+PASSWORD_THREADS = os.cpu_count() or 2
 
 
 def _driver_urls(database_url: str) -> tuple[str, str]:
@@ -92,9 +96,11 @@ class Database:
     sync_engine: Engine
     async_sessions: async_sessionmaker[AsyncSession]
     sync_sessions: sessionmaker[Session]
-    # For work that only reads: autocommit, so no BEGIN and ROLLBACK round trips around it. Each statement still
-    # sees committed data only, and under READ COMMITTED a transaction would not give several reads one snapshot.
-    sync_read_sessions: sessionmaker[Session]
+    # For work whose every statement stands alone (reads, a single INSERT): autocommit, so no BEGIN and COMMIT or
+    # ROLLBACK round trips around it. Reads still see committed data only, and under READ COMMITTED a transaction
+    # would not give several reads one snapshot anyway. The engine for Core statements, sessions for Authlib's ORM.
+    sync_autocommit_engine: Engine
+    sync_autocommit_sessions: sessionmaker[Session]
 
     @property
     def dialect(self) -> str:
@@ -124,6 +130,8 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
     else:
         engine_args = {"pool_size": POOL_SIZE, "max_overflow": 10, "pool_timeout": timeout_seconds}
     async_args, sync_args = dict(engine_args), dict(engine_args)
+    if "pool_size" in sync_args:
+        sync_args["pool_size"] = POOL_SIZE + PASSWORD_THREADS
     if not is_sqlite:
         # Server-side limits: PostgreSQL cancels the statement (SQLSTATE 57014 / 55P03), which maps to a 503.
         millis = str(int(timeout_seconds * 1000))
@@ -140,14 +148,15 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
     elif pooled:  # a file cannot go away under SQLite; NullPool opens a fresh connection every time
         _ping_after_idle(async_engine.sync_engine, ping_after_idle_seconds)
         _ping_after_idle(sync_engine, ping_after_idle_seconds)
+    sync_autocommit_engine = sync_engine.execution_options(isolation_level="AUTOCOMMIT")
     return Database(
         url=database_url,
         async_engine=async_engine,
         sync_engine=sync_engine,
         async_sessions=async_sessionmaker(async_engine, expire_on_commit=False),
         sync_sessions=sessionmaker(sync_engine, expire_on_commit=False),
-        sync_read_sessions=sessionmaker(sync_engine.execution_options(isolation_level="AUTOCOMMIT"),
-                                        expire_on_commit=False),
+        sync_autocommit_engine=sync_autocommit_engine,
+        sync_autocommit_sessions=sessionmaker(sync_autocommit_engine, expire_on_commit=False),
     )
 
 

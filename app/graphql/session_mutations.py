@@ -56,12 +56,11 @@ class LogoutOtherSessionsPayload:
 async def login(info: Info[Context, None], input: LoginInput) -> LoginPayload:
     ctx = info.context
     try:
-        async with ctx.db() as db:
-            signed_in = await session_service.sign_in(
-                db, username=input.username, password=input.password, ip_address=client_ip(ctx.request),
-                user_agent=ctx.request.headers.get("user-agent"), client_kind=input.client_kind.value,
-                limiter=ctx.state.login_limiter,
-            )
+        signed_in = await session_service.sign_in(
+            ctx.state.database.sync_autocommit_engine, username=input.username, password=input.password,
+            ip_address=client_ip(ctx.request), user_agent=ctx.request.headers.get("user-agent"),
+            client_kind=input.client_kind.value, limiter=ctx.state.login_limiter,
+        )
     except DomainError as error:
         if (seconds := retry_after(error)) is not None:
             ctx.response.headers["Retry-After"] = str(seconds)

@@ -136,7 +136,7 @@ async def run_authlib(request: Request, work: Callable[[ConsentryAuthorizationSe
     """
     snapshot = await RequestSnapshot.read(request)
     state = app_state(request)
-    sessions = state.database.sync_read_sessions if read_only else state.database.sync_sessions
+    sessions = state.database.sync_autocommit_sessions if read_only else state.database.sync_sessions
 
     def run() -> T:
         with sessions() as session:

@@ -7,13 +7,15 @@ import re
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Connection
 
 from app.db import transaction
 from app.models import Account
 from app.models.base import detached_from_row
 from app.services.common_passwords import is_common
 from app.services.errors import Invalid
-from app.services.passwords import hash_password, verify_password
+from app.services import passwords
+from app.services.passwords import hash_password
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 MIN_PASSWORD_LENGTH = 8
@@ -64,18 +66,15 @@ def check_new_password(password: str, *, username: str, field: str) -> None:
         raise Invalid("That password is too common. Choose one that is harder to guess.", field=field)
 
 
-async def find_account(db: AsyncSession, *, username: str) -> Account | None:
-    row = (await db.execute(_BY_USERNAME_KEY, {"key": username_key(username)})).first()
-    return None if row is None else detached_from_row(Account, row._mapping)
-
-
-async def check_credentials(db: AsyncSession, *, username: str, password: str) -> Account:
+def check_credentials(connection: Connection, *, username: str, password: str) -> Account:
     """The account for these credentials, or ``Invalid`` with one message for every kind of miss.
 
-    Unknown users still cost one argon2 verification, so timing does not tell which usernames exist.
+    Blocking, on a sync connection: it runs in a password thread (``sessions.sign_in``). Unknown users still cost
+    one argon2 verification, so timing does not tell which usernames exist.
     """
-    account = await find_account(db, username=username)
-    matches = await verify_password(account.password_hash if account else None, password)
+    row = connection.execute(_BY_USERNAME_KEY, {"key": username_key(username)}).first()
+    account = None if row is None else detached_from_row(Account, row._mapping)
+    matches = passwords.verify(account.password_hash if account else None, password)
     if account is None or not matches:
         raise Invalid(WRONG_CREDENTIALS, field="password")
     if account.is_disabled:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import os
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from app.db import PASSWORD_THREADS
 
 T = TypeVar("T")
 
@@ -20,19 +22,23 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 _DUMMY_HASH = _hasher.hash("consentry-dummy-password-for-timing")
 
 # argon2 gets threads of its own, one per core: a burst of sign-ins queues here (each hash holds 19 MiB) instead of
-# filling the shared thread pool that Authlib's token, revocation and introspection calls also run in.
-_ARGON2_THREADS = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="argon2")
+# filling the thread pools that Authlib and the rest of the app use.
+_ARGON2_THREADS = ThreadPoolExecutor(max_workers=PASSWORD_THREADS, thread_name_prefix="argon2")
 
 
-async def _off_loop(work: Callable[..., T], *args: object) -> T:
-    return await asyncio.get_running_loop().run_in_executor(_ARGON2_THREADS, work, *args)
+async def in_password_thread(work: Callable[..., T], *args: object) -> T:
+    """Run ``work`` in one of the password threads, with the caller's context (its request ID for the logs)."""
+    return await asyncio.get_running_loop().run_in_executor(
+        _ARGON2_THREADS, contextvars.copy_context().run, work, *args)
 
 
 async def hash_password(password: str) -> str:
-    return await _off_loop(_hasher.hash, password)
+    return await in_password_thread(_hasher.hash, password)
 
 
-def _verify(password_hash: str | None, password: str) -> bool:
+def verify(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; ``None`` as the hash burns the same time and answers False. Blocking: call
+    it in a password thread (``in_password_thread``), never on the event loop."""
     try:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -40,5 +46,5 @@ def _verify(password_hash: str | None, password: str) -> bool:
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when ``password`` matches; ``None`` as the hash burns the same time and answers False."""
-    return await _off_loop(_verify, password_hash, password)
+    """``verify`` in a password thread."""
+    return await in_password_thread(verify, password_hash, password)

@@ -8,7 +8,7 @@ or expired is refused on its very next request by every server process.
 from __future__ import annotations
 
 import asyncio
-import threading
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +16,7 @@ from typing import Protocol
 
 from sqlalchemy import Integer, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Engine
 
 from app.db import transaction
 from app.models import Account, LoginSession, utcnow
@@ -23,6 +24,7 @@ from app.models.base import detached_from_row
 from app.services.accounts import check_credentials, username_key
 from app.services.devices import DeviceInfo, describe_location, describe_user_agent
 from app.services.errors import NotFound
+from app.services.passwords import in_password_thread
 from app.services.ratelimit import LoginLimiter
 from app.services.tokens import digest, new_token
 
@@ -123,85 +125,23 @@ def _window(policy: SessionPolicy, now: datetime) -> dict[str, datetime]:
     return {"idle_after": now - policy.idle_timeout, "born_after": now - policy.absolute_lifetime}
 
 
-# The descriptions of recent (user agent, address) pairs. Most sign-ins come from a browser and a network that signed
-# in before, and for those the thread hop below costs more than the lookup itself.
-_RECENTLY_DESCRIBED: dict[tuple[str | None, str | None], tuple[DeviceInfo, str | None]] = {}
-_RECENTLY_DESCRIBED_SIZE = 4096
-_RECENTLY_DESCRIBED_WRITES = threading.Lock()  # written from the executor's threads
-Described = tuple[DeviceInfo, str | None] | asyncio.Future[tuple[DeviceInfo, str | None]]
-
-
 def _describe_client(user_agent: str | None, ip_address: str | None) -> tuple[DeviceInfo, str | None]:
-    described = describe_user_agent(user_agent), describe_location(ip_address)
-    with _RECENTLY_DESCRIBED_WRITES:
-        if len(_RECENTLY_DESCRIBED) >= _RECENTLY_DESCRIBED_SIZE:  # the oldest goes (dicts keep insertion order)
-            del _RECENTLY_DESCRIBED[next(iter(_RECENTLY_DESCRIBED))]
-        _RECENTLY_DESCRIBED[(user_agent, ip_address)] = described
-    return described
-
-
-def _describing(user_agent: str | None, ip_address: str | None) -> Described:
-    """Device and location: at once for a recent pair, otherwise worked out off the event loop, since the first
-    lookups load ua-parser's rules and the GeoIP database (~0.2 s of CPU) and an unseen user agent runs ua-parser's
-    regexes."""
-    known = _RECENTLY_DESCRIBED.get((user_agent, ip_address))
-    if known is not None:
-        return known
-    return asyncio.get_running_loop().run_in_executor(None, _describe_client, user_agent, ip_address)
-
-
-async def sign_in(
-    db: AsyncSession,
-    *,
-    username: str,
-    password: str,
-    ip_address: str | None,
-    user_agent: str | None,
-    client_kind: str = "web",
-    limiter: LoginLimiter | None = None,
-) -> SignedIn:
-    """Check the credentials and open a new session with a fresh random token (no session fixation).
-
-    With a ``limiter``, every attempt counts against the account's and the IP's budgets of failures first
-    (``RateLimited`` once one is spent, before any password is checked); a success hands its count back.
-    """
-    attempt = await limiter.reserve(username_key=username_key(username), ip_address=ip_address) if limiter else None
-    # Started now, so its thread hop overlaps the password check instead of following it.
-    described = _describing(user_agent, ip_address)
-    try:
-        account = await check_credentials(db, username=username, password=password)
-    except BaseException:
-        if isinstance(described, asyncio.Future):
-            await asyncio.wait([described])  # nothing is left running behind a refusal
-        raise
-    if limiter and attempt:
-        await limiter.succeeded(attempt)
-    return await open_session(
-        db, account=account, ip_address=ip_address, user_agent=user_agent, client_kind=client_kind,
-        described=described)
+    return describe_user_agent(user_agent), describe_location(ip_address)
 
 
 # Core, not the ORM's unit of work: a sign-in is one INSERT, and flushing an object costs more than running it.
 _OPEN = insert(_sessions)
 
 
-async def open_session(
-    db: AsyncSession,
-    *,
-    account: Account,
-    ip_address: str | None,
-    user_agent: str | None,
-    client_kind: str = "web",
-    signed_in_at: datetime | None = None,
-    last_active_at: datetime | None = None,
-    described: Described | None = None,
-) -> SignedIn:
-    token = new_token()
-    if described is None:
-        described = _describing(user_agent, ip_address)
-    device, location = await described if isinstance(described, asyncio.Future) else described
+def _new_session(
+    *, account: Account, token: str, ip_address: str | None, user_agent: str | None, client_kind: str,
+    signed_in_at: datetime | None = None, last_active_at: datetime | None = None,
+) -> dict[str, object]:
+    """The new session's row. Blocking: the first device and location lookups load their data (~0.2 s of CPU) and
+    an unseen user agent runs ua-parser's regexes, so this runs off the event loop."""
+    device, location = _describe_client(user_agent, ip_address)
     now = signed_in_at or utcnow()
-    values = {
+    return {
         "id": uuid.uuid4(),
         "account_id": account.id,
         "token_digest": digest(token),
@@ -217,6 +157,67 @@ async def open_session(
         "revoked_at": None,
         "revoked_reason": None,
     }
+
+
+def _check_and_open(
+    engine: Engine, *, username: str, password: str, ip_address: str | None, user_agent: str | None,
+    client_kind: str,
+) -> SignedIn:
+    token = new_token()
+    with engine.connect() as connection:
+        account = check_credentials(connection, username=username, password=password)
+        values = _new_session(account=account, token=token, ip_address=ip_address, user_agent=user_agent,
+                              client_kind=client_kind)
+        connection.execute(_OPEN, values)
+        connection.commit()  # a no-op on an autocommit engine: the INSERT was committed on its own
+    return SignedIn(account=account, session=detached_from_row(LoginSession, values), token=token)
+
+
+async def sign_in(
+    engine: Engine,
+    *,
+    username: str,
+    password: str,
+    ip_address: str | None,
+    user_agent: str | None,
+    client_kind: str = "web",
+    limiter: LoginLimiter | None = None,
+) -> SignedIn:
+    """Check the credentials and open a new session with a fresh random token (no session fixation).
+
+    With a ``limiter``, every attempt counts against the account's and the IP's budgets of failures first
+    (``RateLimited`` once one is spent, before any password is checked); a success hands its count back.
+
+    The account lookup, the password check, the device lookup and the INSERT run together in one password thread,
+    on the sync ``engine`` (an autocommit one saves a BEGIN and a COMMIT on PostgreSQL). The check has to leave the
+    event loop anyway, and the two statements cost less there than coming back to the loop for each: a thread
+    hop per statement step with aiosqlite, and on a single core every return to the loop is a context switch
+    into caches the password hash has just evicted.
+    """
+    attempt = await limiter.reserve(username_key=username_key(username), ip_address=ip_address) if limiter else None
+    signed_in = await in_password_thread(functools.partial(
+        _check_and_open, engine, username=username, password=password, ip_address=ip_address,
+        user_agent=user_agent, client_kind=client_kind))
+    if limiter and attempt:
+        await limiter.succeeded(attempt)
+    return signed_in
+
+
+async def open_session(
+    db: AsyncSession,
+    *,
+    account: Account,
+    ip_address: str | None,
+    user_agent: str | None,
+    client_kind: str = "web",
+    signed_in_at: datetime | None = None,
+    last_active_at: datetime | None = None,
+) -> SignedIn:
+    """A new session for ``account`` without a password check (demo data, tests)."""
+    token = new_token()
+    values = await asyncio.get_running_loop().run_in_executor(None, functools.partial(
+        _new_session, account=account, token=token, ip_address=ip_address, user_agent=user_agent,
+        client_kind=client_kind, signed_in_at=signed_in_at, last_active_at=last_active_at))
     async with transaction(db):
         await db.execute(_OPEN, values)
     return SignedIn(account=account, session=detached_from_row(LoginSession, values), token=token)

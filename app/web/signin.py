@@ -54,7 +54,8 @@ async def login_submit(request: Request) -> Response:
                      status_code=400)
     try:
         signed_in = await session_service.sign_in(
-            request_db(request), username=username, password=password, ip_address=client_ip(request),
+            app_state(request).database.sync_autocommit_engine, username=username, password=password,
+            ip_address=client_ip(request),
             user_agent=request.headers.get("user-agent"), client_kind="web",
             limiter=app_state(request).login_limiter)
     except RateLimited as error:
