@@ -16,17 +16,17 @@ from tests.hardening.proxy import TcpProxy
 
 
 @pytest.fixture
-async def proxy(settings_url: str) -> AsyncIterator[TcpProxy]:
-    real = make_url(settings_url)
-    running = TcpProxy(real.host or "127.0.0.1", real.port or 5432)
-    await running.start()
-    yield running
-    if running._server is not None:
-        await running.stop()
+async def proxy(postgres_url: str) -> AsyncIterator[TcpProxy]:
+    real = make_url(postgres_url)
+    tcp = TcpProxy(real.host or "127.0.0.1", real.port or 5432)
+    await tcp.start()
+    yield tcp
+    if tcp.running:
+        await tcp.stop()
 
 
 @pytest.fixture
-def settings_url(database_url: str, backend: str) -> str:
+def postgres_url(database_url: str, backend: str) -> str:
     if backend != "postgres":
         pytest.skip("a SQLite file has no connection to lose")
     return database_url
@@ -53,9 +53,9 @@ async def _server_restart(proxy: TcpProxy) -> None:
 
 
 async def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
-    proxy: TcpProxy, settings_url: str,
+    proxy: TcpProxy, postgres_url: str,
 ) -> None:
-    database = _through(proxy, settings_url, idle_seconds=0)
+    database = _through(proxy, postgres_url, idle_seconds=0)
     try:
         assert await _select_one(database) == 1
         await _server_restart(proxy)
@@ -69,9 +69,9 @@ async def test_an_idle_connection_the_server_dropped_is_replaced_before_use(
 
 
 async def test_a_connection_in_steady_use_is_not_pinged_and_a_drop_fails_once(
-    proxy: TcpProxy, settings_url: str,
+    proxy: TcpProxy, postgres_url: str,
 ) -> None:
-    database = _through(proxy, settings_url, idle_seconds=3600)
+    database = _through(proxy, postgres_url, idle_seconds=3600)
     statements: list[str] = []
     event.listen(database.async_engine.sync_engine, "before_cursor_execute",
                  lambda _conn, _cursor, statement, *_args: statements.append(statement))
