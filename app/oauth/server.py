@@ -123,8 +123,8 @@ def _client_secret_basic(query_client: Callable[[str], ClientModel | None], requ
         return None
 
 
-# Authlib's threads: as many as the sync engine keeps connections, so concurrent OAuth requests wait here for a
-# thread rather than in the pool for a connection, or in PostgreSQL's accept queue for a new one.
+# Authlib's threads: as many as the sync engine's pool keeps connections for them (app.db.POOL_SIZE), so concurrent
+# OAuth requests wait here for a thread rather than in the pool for a connection, or for a new one to be opened.
 _AUTHLIB_THREADS = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="authlib")
 
 

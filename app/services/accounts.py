@@ -21,8 +21,8 @@ _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this only keeps a request from hashing megabytes
 WRONG_CREDENTIALS = "Incorrect username or password."
-# Built once: every sign-in runs it, and building an ORM statement costs more than running this one.
-# Core, built once: every sign-in runs it, and the account it finds is only read.
+# Core, built once: every sign-in runs it, building an ORM statement costs more than running this one, and the
+# account it finds is only read.
 _accounts: Table = Account.__table__  # type: ignore[attr-defined]
 _BY_USERNAME_KEY = select(_accounts).where(_accounts.c.username_key == bindparam("key"))
 

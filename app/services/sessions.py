@@ -22,7 +22,7 @@ from app.db import transaction
 from app.models import Account, LoginSession, utcnow
 from app.models.base import detached_from_row
 from app.services.accounts import check_credentials, username_key
-from app.services.devices import DeviceInfo, describe_location, describe_user_agent
+from app.services.devices import describe_location, describe_user_agent
 from app.services.errors import NotFound
 from app.services.passwords import in_password_thread
 from app.services.ratelimit import LoginLimiter
@@ -125,10 +125,6 @@ def _window(policy: SessionPolicy, now: datetime) -> dict[str, datetime]:
     return {"idle_after": now - policy.idle_timeout, "born_after": now - policy.absolute_lifetime}
 
 
-def _describe_client(user_agent: str | None, ip_address: str | None) -> tuple[DeviceInfo, str | None]:
-    return describe_user_agent(user_agent), describe_location(ip_address)
-
-
 # Core, not the ORM's unit of work: a sign-in is one INSERT, and flushing an object costs more than running it.
 _OPEN = insert(_sessions)
 
@@ -139,7 +135,7 @@ def _new_session(
 ) -> dict[str, object]:
     """The new session's row. Blocking: the first device and location lookups load their data (~0.2 s of CPU) and
     an unseen user agent runs ua-parser's regexes, so this runs off the event loop."""
-    device, location = _describe_client(user_agent, ip_address)
+    device, location = describe_user_agent(user_agent), describe_location(ip_address)
     now = signed_in_at or utcnow()
     return {
         "id": uuid.uuid4(),
