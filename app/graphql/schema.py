@@ -11,7 +11,8 @@ from app.graphql.context import Context
 from app.graphql.executor import PlainFieldExecutor
 from app.graphql.ids import from_global_id
 from app.graphql.node import resolve_node
-from app.graphql.pipeline import pipeline_extensions
+from app.graphql.pipeline import PipelineSchema
+from app.graphql.security import security_profile
 from app.graphql.types import AuthorizationRequest, Node, Permission
 from app.services import grants as grant_service
 from app.services.errors import DomainError
@@ -70,11 +71,11 @@ class Mutation:
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    """The schema with the extensions and validation rules of this deployment's profile."""
-    return strawberry.Schema(
+    """The schema with the request pipeline and validation rules of this deployment's profile."""
+    return PipelineSchema(
         query=Query,
         mutation=Mutation,
         types=[ConnectedApp],
-        extensions=pipeline_extensions(settings),
         execution_context_class=PlainFieldExecutor,
+        profile=security_profile(settings),
     )
