@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from app.db import create_database
 from app.models import Account, App, Grant, LoginSession, OAuthToken, utcnow
@@ -146,6 +146,13 @@ async def build(database_url: str, *, base_url: str) -> Fixture:
                 fixture.logout_account_ids[size] = str(account.id)
             fixture.login_usernames = [account.username for account in logins]
             await _oauth_client(db, fixture, oauth_user, base_url)
+        if database.async_engine.dialect.name == "postgresql":
+            # A running PostgreSQL has statistics (autovacuum analyzes changed tables within a minute); a freshly
+            # filled one has none until then, and without them the planner joins the token check to every live
+            # grant instead of the token's own by primary key. Measure the database as it runs, not its first minute.
+            async with database.async_engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(text("ANALYZE"))
     finally:
         await database.dispose()
     return fixture

@@ -34,9 +34,12 @@ def _rounds(bench: Bench, first: Request, second: Request, connections: int) -> 
     """Interleaved runs of both requests: (throughput or p50 of first, of second) per round."""
     for request in (first, second):
         wrk(bench.base_url, request, connections=8, seconds=bench.seconds(3, 1))
-    a, b = [], []
-    for _ in range(1 if bench.quick else 3):
-        for request, out in ((first, a), (second, b)):
+    a: list[float] = []
+    b: list[float] = []
+    for round_ in range(1 if bench.quick else 3):
+        # Each round swaps which side goes first: the first window after a loaded one is not always the same side.
+        sides = [(first, a), (second, b)] if round_ % 2 == 0 else [(second, b), (first, a)]
+        for request, out in sides:
             result = checked(wrk(bench.base_url, request, connections=connections, seconds=bench.seconds(5, 2)))
             out.append(result.rps if connections > 1 else result.p50_ms)
     return a, b
