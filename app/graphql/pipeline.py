@@ -3,9 +3,9 @@
 Every GraphQL request goes through four stages Strawberry brackets with its extension runner: operation, parse,
 validate, execute. A ``SchemaExtension`` would hook them, but Strawberry builds every extension anew for each
 request, resolves each of its hooks by inspection and wraps each in a generator context manager inside an exit
-stack, per stage and per request: about 0.1 ms of bookkeeping on every request, a tenth of a mutation as small as
-``logoutOtherSessions``. So the schema hands Strawberry this runner instead (``create_extensions_runner``, its
-documented seam), whose stages are plain objects that do the same work in the same order:
+stack, per stage and per request: about 0.18 M instructions on every request, 6 % of a mutation as small as
+``logoutOtherSessions`` (callgrind). So the schema hands Strawberry this runner instead (``Schema``'s public
+``create_extensions_runner``), whose stages are plain objects that do the same work in the same order:
 
 1. operation: the profile's token limit and extra validation rules; afterwards, errors are mapped
    (``security.map_errors``);

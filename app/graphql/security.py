@@ -87,7 +87,8 @@ _COST_RULES: tuple[type[ASTValidationRule], ...] = (
 
 @dataclass(frozen=True)
 class SecurityProfile:
-    """What a deployment profile refuses (production) or allows (development), applied by ``pipeline.RequestPipeline``."""
+    """What a deployment profile refuses (production) or allows (development), applied per request by
+    ``pipeline.RequestPipeline``."""
 
     max_tokens: int | None  # the parser stops after this many tokens, before any document gets expensive
     extra_rules: tuple[type[ASTValidationRule], ...]  # among the spec's rules, so the validation cache keys on them

@@ -29,5 +29,6 @@ def test_an_extension_given_to_the_schema_is_refused_not_skipped() -> None:
 async def test_the_pipeline_applies_the_profile_to_a_plain_schema() -> None:
     schema = PipelineSchema(query=_Query, profile=PRODUCTION)
     assert (await schema.execute("{ ping }", root_value=_Query())).data == {"ping": "pong"}
-    refused = await schema.execute("{ __schema { types { name } } }", root_value=_Query())  # production refuses introspection
+    # The production profile's extra rule: no introspection.
+    refused = await schema.execute("{ __schema { types { name } } }", root_value=_Query())
     assert refused.data is None and refused.errors
