@@ -6,8 +6,9 @@ import json
 import os
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pathlib import Path
 
@@ -22,6 +23,15 @@ PAGE_QUERY = (
     "sessions { nodes { id isCurrent device browser os location signedInAt lastActiveAt } totalCount } } }"
 )
 SIGNED_IN_ONLY = "query SignedIn { viewer { id } }"
+
+
+T = TypeVar("T")
+
+
+def in_turn(round_: int, sides: Sequence[T]) -> list[T]:
+    """The two sides of a figure in this round's order: each round swaps which goes first, so the first window
+    after a loaded one is not always the same side's."""
+    return list(sides) if round_ % 2 == 0 else list(reversed(sides))
 
 
 @dataclass

@@ -7,7 +7,7 @@ import json
 import statistics
 from urllib.parse import quote, urlencode
 
-from bench.common import Bench, Row, ratio, spread
+from bench.common import Bench, Row, in_turn, ratio, spread
 from bench.load import Request, checked, wrk
 
 
@@ -37,9 +37,7 @@ def _rounds(bench: Bench, first: Request, second: Request, connections: int) -> 
     a: list[float] = []
     b: list[float] = []
     for round_ in range(1 if bench.quick else 3):
-        # Each round swaps which side goes first: the first window after a loaded one is not always the same side.
-        sides = [(first, a), (second, b)] if round_ % 2 == 0 else [(second, b), (first, a)]
-        for request, out in sides:
+        for request, out in in_turn(round_, [(first, a), (second, b)]):
             result = checked(wrk(bench.base_url, request, connections=connections, seconds=bench.seconds(5, 2)))
             out.append(result.rps if connections > 1 else result.p50_ms)
     return a, b

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 
-from bench.common import PAGE_QUERY, Bench, Row, graphql, ratio, spread
+from bench.common import PAGE_QUERY, Bench, Row, graphql, in_turn, ratio, spread
 from bench.dataset import G2_SIZES
 from bench.load import Request, checked, wrk
 
@@ -46,8 +46,7 @@ def g1_page(bench: Bench) -> list[Row]:
     rps: dict[str, list[float]] = {"gql": [], "floor": []}
     duration = bench.seconds(5, 2)
     for round_ in range(rounds):  # interleaved, so drift on a shared machine hits both sides alike
-        # Each round swaps which side goes first: the first window after a loaded one is not always the same side.
-        sides = [("gql", gql), ("floor", floor)] if round_ % 2 == 0 else [("floor", floor), ("gql", gql)]
+        sides = in_turn(round_, [("gql", gql), ("floor", floor)])
         for name, request in sides:
             result = checked(wrk(bench.base_url, request, connections=1, seconds=duration))
             p50[name].append(result.p50_ms)

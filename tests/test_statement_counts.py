@@ -162,8 +162,9 @@ async def test_repeated_requests_compute_no_sql_cache_keys(
     # A statement object built once keeps its cache key; one rebuilt or copied per request (an ORM UPDATE is
     # copied on every execution) computes it again every time, about 40 µs on a request of 1 to 2 ms.
     account_id, token = await _signed_in(app, client, "cachekeys")
-    await _add(app, [*_connected_app(account_id, 0, tokens=1), *_connected_app(account_id, 1, tokens=1)])
-    apps = [grant.app_id for grant in await _apps_of(app, account_id)]
+    first, second = _connected_app(account_id, 0, tokens=1), _connected_app(account_id, 1, tokens=1)
+    await _add(app, [*first, *second])
+    apps = [first[0].id, second[0].id]
     requests = [(PAGE, None), (LOGOUT_OTHERS, None), (REVOKE, {"id": to_global_id("App", apps[0])})]
     for query, variables in requests:  # first use of each: keys are computed and kept
         await graphql_data(client, query, variables, token=token)
@@ -186,8 +187,3 @@ async def test_repeated_requests_compute_no_sql_cache_keys(
     assert revoke["revokeAccess"]["app"]["name"] == "App 1" and revoke["revokeAccess"]["userErrors"] == []
     assert computed == []
 
-
-async def _apps_of(app: Starlette, account_id: uuid.UUID) -> list[Grant]:
-    async with app.state.consentry.database.async_sessions() as db:
-        return list((await db.scalars(select(Grant).where(Grant.account_id == account_id)  # type: ignore[arg-type]
-                                      .order_by(Grant.authorized_at.desc()))).all())  # type: ignore[attr-defined]

@@ -15,7 +15,6 @@ from app.models.base import detached_from_row
 from app.services.common_passwords import is_common
 from app.services.errors import Invalid
 from app.services import passwords
-from app.services.passwords import hash_password
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 MIN_PASSWORD_LENGTH = 8
@@ -43,7 +42,7 @@ async def create_account(
         username_key=username_key(username),
         name=name.strip() or username,
         email=email,
-        password_hash=await hash_password(password),
+        password_hash=await passwords.hash_password(password),
     )
     try:
         async with transaction(db):

@@ -55,8 +55,7 @@ async def login_submit(request: Request) -> Response:
     try:
         signed_in = await session_service.sign_in(
             app_state(request).database.sync_autocommit_engine, username=username, password=password,
-            ip_address=client_ip(request),
-            user_agent=request.headers.get("user-agent"), client_kind="web",
+            ip_address=client_ip(request), user_agent=request.headers.get("user-agent"), client_kind="web",
             limiter=app_state(request).login_limiter)
     except RateLimited as error:
         response = _page(request, next_url=next_url, username=username, error=error.message, status_code=429)
