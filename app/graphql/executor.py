@@ -19,23 +19,27 @@ Anything unusual (a null, an awaitable, an Exception, a directive, a tuple for a
 a value that fails to coerce, a hand-written ``is_type_of``, an abstract type) is completed by graphql-core's own
 ``complete_value`` from the value already read, exactly as ``execute_field`` would. ``tests/graphql/test_executor``
 runs every such case against both executors and requires identical data and errors.
+
+A selection that is plain all the way down (a connection's nodes and everything under them) does not even need
+that interpretation: it runs as code compiled once per document (``app.graphql.compiled``), both under a plain
+field and under a resolver's result. When that code meets something unusual it gives up, and the value is
+completed as above.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
-    GraphQLBoolean,
     GraphQLField,
-    GraphQLID,
-    GraphQLLeafType,
     GraphQLList,
+    GraphQLLeafType,
     GraphQLObjectType,
     GraphQLOutputType,
-    GraphQLString,
+    GraphQLResolveInfo,
+    get_named_type,
     get_nullable_type,
     is_leaf_type,
 )
@@ -43,13 +47,11 @@ from graphql.execution.collect_fields import FieldDetails, GroupedFieldSet
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
-from strawberry.types.field import StrawberryField
 
-# Values of these exact Python types come out of these scalars' coercion unchanged.
-_PASS_THROUGH = {id(GraphQLString): str, id(GraphQLID): str, id(GraphQLBoolean): bool}
+from app.graphql.compiled import Compiled, SpreadFragments, compile_selection
+from app.graphql.plain import PASS_THROUGH, ReadFailed, inert_types, is_inert, plain_object_class, plain_reader
+
 _SKIP = object()  # "let graphql-core complete this value"
 
 
@@ -72,14 +74,6 @@ _FieldPlan = tuple[str, list[FieldDetails], GraphQLField | None, _Plain | None,
                    Callable[[Any, str], Any] | None, str | None, GraphQLLeafType | None, type | None]
 
 
-@dataclass(frozen=True, slots=True)
-class _ReadFailed:
-    """Reading the attribute raised ``error`` (unlike an Exception *returned* as the value, which complete_value
-    raises itself)."""
-
-    error: Exception
-
-
 # Per field definition (schemas live as long as the process): how to read it, or None when no shortcut applies.
 # Keyed by id() because graphql-core's field objects are not hashable; each entry keeps its field alive, so the id
 # cannot be reused while the entry exists.
@@ -87,47 +81,21 @@ _plans: dict[int, tuple[GraphQLField, _Plain | None]] = {}
 
 
 def _plan(field_def: GraphQLField) -> _Plain | None:
-    definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    # Strawberry itself marks such a field's resolver as default (``is_basic_field``: no resolver, no extensions).
-    # A field class of its own may compute the value in ``get_result``: then the resolver has to run.
-    if not (isinstance(definition, StrawberryField) and getattr(field_def.resolve, "_is_default", False)
-            and definition.is_basic_field and not field_def.args
-            and type(definition).get_result is StrawberryField.get_result):
+    reader = plain_reader(field_def)
+    if reader is None:
         return None
-    read, attribute = definition.default_resolver, definition.python_name
+    read, attribute = reader
     nullable = get_nullable_type(field_def.type)
     if is_leaf_type(nullable):
-        return _Plain(read, attribute, leaf=nullable, leaf_passes=_PASS_THROUGH.get(id(nullable)))  # type: ignore[arg-type]
+        return _Plain(read, attribute, leaf=nullable, leaf_passes=PASS_THROUGH.get(id(nullable)))  # type: ignore[arg-type]
     item_type = nullable.of_type if isinstance(nullable, GraphQLList) else None
     object_type = get_nullable_type(item_type) if item_type is not None else nullable
     if isinstance(item_type, GraphQLList) or not isinstance(object_type, GraphQLObjectType):
         return None
-    object_class = _plain_object_class(object_type)
+    object_class = plain_object_class(object_type)
     if object_class is None:
         return None
     return _Plain(read, attribute, object_type=object_type, object_class=object_class, item_type=item_type)
-
-
-def _plain_object_class(object_type: GraphQLObjectType) -> type | None:
-    """The class whose instances pass ``object_type``'s ``is_type_of`` for sure, or None if that cannot be known."""
-    definition = (object_type.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(definition, StrawberryObjectDefinition) or definition.is_type_of is not None:
-        return None  # not Strawberry's, or a hand-written is_type_of: always ask it
-    # Strawberry's generated is_type_of accepts instances of the type's own class that were not cast to another.
-    return definition.origin
-
-
-# Per value type: whether its values can go straight to coercion, being neither awaitable nor an Exception (which
-# graphql-core raises when a resolver returns one). The types a page holds are a handful, so this stays tiny.
-_inert_types: dict[type, bool] = {}
-
-
-def _is_inert(kind: type) -> bool:
-    inert = _inert_types.get(kind)
-    if inert is None:
-        inert = _inert_types[kind] = not (
-            issubclass(kind, (BaseException, _ReadFailed, Coroutine, Generator, Awaitable)) or hasattr(kind, "__await__"))
-    return inert
 
 
 def _plan_of(field_def: GraphQLField) -> _Plain | None:
@@ -135,6 +103,14 @@ def _plan_of(field_def: GraphQLField) -> _Plain | None:
     if cached is None:
         cached = _plans[id(field_def)] = (field_def, _plan(field_def))
     return cached[1]
+
+
+# Compiled selections, per return type and field nodes. The parser cache hands back the same document for a
+# repeated query, so its nodes' identities key a selection across requests; each entry holds its type and nodes,
+# so no id can be reused while the entry exists. Documents that are not cached (each parse makes new nodes) would
+# add entries without end, so the table is cleared past its bound, like the other caches here.
+_compiled: dict[tuple[int, ...], tuple[tuple[Any, ...], Compiled | None, SpreadFragments]] = {}
+_COMPILED_SIZE = 1024
 
 
 class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -176,7 +152,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
-        inert_types = _inert_types
+        known_inert = inert_types
         cached = self._field_plans.get(id(grouped_field_set))
         plans = cached[1] if cached is not None and cached[0] is grouped_field_set else self._plans_for(
             parent_type, grouped_field_set)
@@ -190,12 +166,12 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                         try:
                             value = read(source_value, attribute)  # type: ignore[misc,arg-type]
                         except Exception as error:  # noqa: BLE001 - reported below, as a resolver's error would be
-                            value = _ReadFailed(error)
+                            value = ReadFailed(error)
                         kind = type(value)
                         if kind is passes:
                             results[response_name] = value
                             continue
-                        if value is not None and (inert_types.get(kind) or _is_inert(kind)):
+                        if value is not None and (known_inert.get(kind) or is_inert(kind)):
                             try:
                                 coerced = leaf.coerce_output_value(value)
                             except Exception:  # noqa: BLE001 - graphql-core coerces it again below and reports it
@@ -207,7 +183,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
                         try:
                             value = plain.read(source_value, plain.attribute)
                         except Exception as error:  # noqa: BLE001 - as above
-                            value = _ReadFailed(error)
+                            value = ReadFailed(error)
                     result = self._complete_plain(plain, parent_type, field_def, field_details_list,
                                                   Path(path, response_name, parent_type.name), value,
                                                   position_context)
@@ -244,14 +220,62 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         value: Any,
         position_context: Any,
     ) -> Any:
-        """A plain field whose value was read: an object or list of objects takes the shortcut; anything else is
-        completed exactly as ``execute_field`` completes a resolver's result (the value is never read twice)."""
-        if plain.object_type is not None and not isinstance(value, (_ReadFailed, Exception)):
+        """A plain field whose value was read: an object or list of objects runs compiled or takes the shortcut;
+        anything else is completed exactly as ``execute_field`` completes a resolver's result. The field's value is
+        never read twice; when compiled code gives up, the fields under it are read again, which for plain fields
+        (attribute reads) changes nothing."""
+        if plain.object_type is not None and not isinstance(value, (ReadFailed, Exception)):
+            compiled = self._compiled_for(field_def.type, field_details_list) if position_context is None else None
+            if compiled is not None:
+                try:
+                    return compiled(value)
+                except Exception:  # noqa: BLE001 - not the common case: interpreted below, errors reported there
+                    pass
             completed = self._object_value(plain, field_def, field_details_list, field_path, value, position_context)
             if completed is not _SKIP:
                 return completed
         return self._complete_resolved(parent_type, field_def, field_details_list, field_path, value,
                                        position_context)
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: list[FieldDetails],
+        info: GraphQLResolveInfo,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> AwaitableOrValue[Any]:
+        """A resolver's result: a plain selection under it runs compiled (a connection, say); else graphql-core's."""
+        if position_context is None and self._shortcuts and isinstance(get_named_type(return_type), GraphQLObjectType):
+            compiled = self._compiled_for(return_type, field_details_list)
+            if compiled is not None:
+                try:
+                    return compiled(result)
+                except Exception:  # noqa: BLE001 - not the common case: completed below, errors reported there
+                    pass
+        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+    def _compiled_for(self, return_type: GraphQLOutputType, field_details_list: list[FieldDetails]) -> Compiled | None:
+        """The compiled completion of ``return_type`` for this selection, or None when it has to be interpreted."""
+        for details in field_details_list:
+            if details.defer_usage is not None or details.fragment_variable_values is not None \
+                    or details.node.directives:
+                return None  # @stream, inside @defer, or a fragment with variables: depends on the request
+        key = (id(return_type), *[id(details.node) for details in field_details_list])
+        entry = _compiled.get(key)
+        if entry is not None:
+            fragments = self.fragments
+            for name, definition in entry[2]:  # the fragments it spread must be the ones this document defines
+                if (fragments[name].definition if name in fragments else None) is not definition:
+                    return None
+            return entry[1]
+        nodes = to_nodes(field_details_list)
+        compiled, spread = compile_selection(self.schema, self.fragments, return_type, nodes)
+        if len(_compiled) >= _COMPILED_SIZE:
+            _compiled.clear()
+        _compiled[key] = ((return_type, *nodes), compiled, spread)
+        return compiled
 
     def _complete_resolved(
         self,
@@ -266,7 +290,7 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         return_type = field_def.type
         info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, field_path)
         try:
-            if isinstance(result, _ReadFailed):
+            if isinstance(result, ReadFailed):
                 raise result.error
             if self.is_awaitable(result):
                 return self.complete_awaitable_value(return_type, field_details_list, info, field_path, result,

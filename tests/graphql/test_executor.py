@@ -1,7 +1,9 @@
 """Differential tests: ``PlainFieldExecutor`` must give exactly the results of Strawberry's default executor.
 
-The executor skips graphql-core's per-field machinery for plain fields, and its whole promise is that data and
-errors (message, path, locations, null propagation) stay identical to graphql-core's. So every query here runs
+The executor skips graphql-core's per-field machinery for plain fields, and runs plain selections as compiled
+code (``app.graphql.compiled``), falling back to its interpreting shortcuts and to graphql-core for anything
+unusual. Its whole promise is that data and errors (message, path, locations, null propagation) stay identical to
+graphql-core's. So every query here runs
 against two copies of one small standalone schema, one per executor, and the results must match: the ``repr`` of
 the data (so ``1`` vs ``True`` or a different key order count) and the formatted errors. A few tests also check the
 expected result itself, and that the shortcut really ran, so the comparison cannot pass vacuously.
@@ -13,24 +15,38 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable
 from enum import Enum
-from typing import Annotated, Any
+from types import SimpleNamespace
+from typing import Annotated, Any, Generic, NewType, TypeVar
 
 import pytest
 import strawberry
+from graphql import DocumentNode, parse
+from graphql import execute as graphql_execute
 from strawberry.directive import DirectiveLocation, DirectiveValue
+from strawberry.extensions import ParserCache
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 from strawberry.types.field import StrawberryField
 
+from app.graphql import compiled as compiled_module
+from app.graphql import executor as executor_module
 from app.graphql.executor import PlainFieldExecutor
+
+T = TypeVar("T")
 
 
 @strawberry.enum
 class Color(Enum):
     RED = "red"
     BLUE = "blue"
+
+
+# A scalar whose serializer turns None into a value: graphql-core never asks it about None (a null is an error or
+# null before coercion), so neither may a shortcut.
+Lenient = strawberry.scalar(NewType("Lenient", object), name="Lenient", serialize=lambda value: str(value),
+                            parse_value=lambda value: value)
 
 
 @strawberry.type
@@ -45,6 +61,7 @@ class Leafy:
     blob: JSON | None = None
     maybe_text: str | None = None
     maybe_count: int | None = None
+    lenient: Lenient = "fine"  # type: ignore[valid-type]
 
 
 @strawberry.type
@@ -106,6 +123,14 @@ class Doubled(StrawberryField):
 
 
 @strawberry.type
+class Page(Generic[T]):
+    """A generic type: its objects are instances of ``Page``, not of the class Strawberry makes for ``ItemPage``."""
+
+    entries: list[T]
+    total: int
+
+
+@strawberry.type
 class Holder:
     leafy: Leafy | None
     item: Item | None
@@ -119,6 +144,9 @@ class Holder:
     thing: Annotated[Pet | Robot, strawberry.union("Thing")] | None
     checked: Checked | None
     doubled: int = Doubled()
+    page: Page[Item] | None = None
+    tags: list[str] | None = None
+    grid: list[list[int | None]] | None = None
 
 
 @strawberry.type
@@ -155,6 +183,8 @@ def _schemas(**options: Any) -> tuple[strawberry.Schema, strawberry.Schema]:
 SCHEMAS = _schemas()
 DIRECTIVE_SCHEMAS = _schemas(directives=[upper])
 INCREMENTAL_SCHEMAS = _schemas(config=StrawberryConfig(enable_experimental_incremental_execution=True))
+# As in the app: a repeated query is parsed once, so its compiled selections are reused by later requests.
+CACHED_SCHEMAS = _schemas(extensions=[ParserCache()])
 WHEN = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
 
 
@@ -187,6 +217,12 @@ def _leafy(**overrides: Any) -> Leafy:
     return Leafy(**values | overrides)
 
 
+def _named(error: Exception) -> Exception:
+    """An exception that also has every attribute its field's type reads: still an error, never data."""
+    error.name = "hidden"  # type: ignore[attr-defined]
+    return error
+
+
 def _without_name(item: Item) -> Item:
     del item.name  # reading it raises AttributeError, like a failing property
     return item
@@ -197,7 +233,8 @@ def root(**overrides: Any) -> Query:
         "leafy": _leafy(), "item": Item(name="one", size=1), "required_item": Item(name="req"),
         "items": [Item(name="a", size=1), Item(name="b", size=2)], "required_items": [Item(name="r")],
         "maybe_items": [Item(name="m")], "rich": [Rich(name="x"), Rich(name="y")], "pet": Pet(name="rex", legs=4),
-        "named": Pet(name="tom", legs=4), "thing": Robot(model="r2"), "checked": Checked(name="ok"), "doubled": 21}
+        "named": Pet(name="tom", legs=4), "thing": Robot(model="r2"), "checked": Checked(name="ok"), "doubled": 21,
+        "page": Page(entries=[Item(name="p", size=1)], total=1), "tags": ["x", "y"], "grid": [[1, None], [3]]}
     return Query(holder=Holder(**values | overrides))
 
 
@@ -284,12 +321,81 @@ CASES: list[Any] = [  # (query, root factory, variables)
     pytest.param('mutation { a: rename(name: "ab") { name size } b: rename(name: "c") { name } }', root, None,
                  id="mutations-return-plain-objects"),
     pytest.param("{ asyncItems { name size } }", root, None, id="async-resolver-returns-plain-list"),
+    pytest.param("{ holder { page { entries { name size } total } } }", root, None, id="generic-type"),
+    pytest.param("{ holder { page { entries { name } } } }", lambda: root(page=SimpleNamespace(entries=[
+        SimpleNamespace(name="duck", size=0)])), None, id="duck-typed-objects-of-types-without-is-type-of"),
+    pytest.param("{ holder { page { total } } }", lambda: root(page=SimpleNamespace()), None,
+                 id="duck-typed-object-missing-attribute"),
+    pytest.param("{ holder { page { entries { name } } } }", lambda: root(page=Page(entries=[
+        Item(name=_later("soon"))], total=1)), None, id="coroutine-deep-in-compiled-selection"),
+    pytest.param("{ holder { page { entries { name } } } }", lambda: root(page=Page(entries=[
+        Item(name="a"), _named(Denied("no access"))], total=2)), None, id="exception-as-list-item"),
+    pytest.param("{ holder { tags grid } }", root, None, id="lists-of-leaves"),
+    pytest.param("{ holder { tags grid } }", lambda: root(tags=["a", None], grid=[[True, 2**40], None]), None,
+                 id="bad-values-in-lists-of-leaves"),
+    pytest.param("{ holder { tags grid } }", lambda: root(tags=("a",), grid=[(1,)]), None,
+                 id="tuples-in-lists-of-leaves"),
+    pytest.param("{ holder { leafy { count } } }", lambda: root(leafy=_leafy(count=2**31)), None,
+                 id="int-out-of-range"),
+    pytest.param("{ holder { leafy { lenient } } }", root, None, id="custom-scalar"),
+    pytest.param("{ holder { leafy { lenient } } }", lambda: root(leafy=_leafy(lenient=None)), None,
+                 id="none-for-non-null-custom-scalar-that-serializes-none"),
+    pytest.param("{ holder { items { name } items { size } ... on Holder { items { n: name } } } }", root, None,
+                 id="merged-sub-selections"),
+    pytest.param("query { holder { ...H ...H items { ...I } } } fragment H on Holder { item { ...I } } "
+                 "fragment I on Item { name ...J } fragment J on Item { size }", root, None,
+                 id="nested-and-repeated-fragments"),
 ]
 
 
 @pytest.mark.parametrize(("query", "make_root", "variables"), CASES)
 async def test_fast_executor_matches_default(query: str, make_root: Root, variables: dict[str, Any] | None) -> None:
     await run_both(query, make_root, variables)
+
+
+@pytest.mark.parametrize(("query", "make_root", "variables"), CASES)
+async def test_compiled_selections_reused_with_other_values_match_default(
+        query: str, make_root: Root, variables: dict[str, Any] | None) -> None:
+    """The second run of a cached document reuses what the first compiled, on values the first never saw: a plain
+    root, then the case's own (which may need the interpreter), then a plain root again."""
+    for factory in (root, make_root, root):
+        await run_both(query, factory, variables, schemas=CACHED_SCHEMAS)
+
+
+async def test_plain_selection_runs_compiled_once_per_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled: list[str] = []
+    interpreted: list[str] = []
+    compile_selection = compiled_module.compile_selection
+    execute_fields = PlainFieldExecutor.execute_fields
+
+    def counting_compile(schema: Any, fragments: Any, return_type: Any, nodes: Any) -> Any:
+        compiled.append(str(return_type))
+        return compile_selection(schema, fragments, return_type, nodes)
+
+    def counting_execute(self: PlainFieldExecutor, parent_type: Any, *args: Any) -> Any:
+        interpreted.append(parent_type.name)
+        return execute_fields(self, parent_type, *args)
+
+    monkeypatch.setattr(executor_module, "compile_selection", counting_compile)
+    monkeypatch.setattr(PlainFieldExecutor, "execute_fields", counting_execute)
+    query = "{ holder { page { entries { name size } total } tags leafy { text when color } } }"
+    first = await run_both(query, schemas=CACHED_SCHEMAS)
+    second = await run_both(query, lambda: root(tags=["z"]), schemas=CACHED_SCHEMAS)
+
+    assert first.data == {"holder": {"page": {"entries": [{"name": "p", "size": 1}], "total": 1}, "tags": ["x", "y"],
+                                     "leafy": {"text": "hi", "when": "2024-01-02T03:04:05+00:00", "color": "RED"}}}
+    assert second.data["holder"]["tags"] == ["z"]  # type: ignore[index]
+    # The holder's whole selection was compiled on the first request only, and only the root was interpreted.
+    assert compiled == ["Holder"]
+    assert interpreted == ["Query", "Query"]
+
+
+async def test_compiled_selections_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executor_module, "_COMPILED_SIZE", 2)
+    monkeypatch.setattr(executor_module, "_compiled", {})
+    for field in ("name", "size", "name size"):
+        await run_both(f"{{ holder {{ items {{ {field} }} }} }}")
+    assert 0 < len(executor_module._compiled) <= 2
 
 
 async def test_plain_leaves_and_objects_skip_graphql_cores_completion(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -367,3 +473,19 @@ async def test_error_order_with_one_awaitable_item_per_plain_list() -> None:
     result = await run_both("{ holder { items { name } maybeItems { name } } }", lambda: root(
         items=[Item(name=_fail_later("a"))], maybe_items=[Item(name=_fail_later("b"))]))
     assert errors(result) == [("a", ["holder", "items", 0, "name"]), ("b", ["holder", "maybeItems", 0, "name"])]
+
+
+def test_reused_nodes_under_another_fragment_definition_do_not_run_the_other_documents_code() -> None:
+    """Compiled selections are keyed by their field nodes; a document that shares an operation's nodes with
+    another but defines its fragment differently must not get the other document's code."""
+    first = parse("query { holder { items { ...Bits } } } fragment Bits on Item { name }")
+    other_bits = parse("fragment Bits on Item { size }").definitions[0]
+    second = DocumentNode(definitions=(first.definitions[0], other_bits))
+    schema = SCHEMAS[0]._schema
+    results = [graphql_execute(schema, document, root_value=root(), executor_class=PlainFieldExecutor)
+               for document in (first, second, first)]
+    assert [result.data for result in results] == [  # type: ignore[union-attr]
+        {"holder": {"items": [{"name": "a"}, {"name": "b"}]}},
+        {"holder": {"items": [{"size": 1}, {"size": 2}]}},
+        {"holder": {"items": [{"name": "a"}, {"name": "b"}]}},
+    ]
