@@ -15,8 +15,10 @@ be written, and runs that code on every later request:
         return {"id": r0, "app": r1, "permissions": r2}
 
 A selection compiles only when everything under it is plain: fields with no resolver, permission, extension or
-arguments, no directive anywhere (so neither variables nor ``@defer`` can change what is collected), objects of
-exactly their Strawberry class (so ``is_type_of`` cannot say no), no interfaces or unions, no fragment variables.
+arguments, no directive anywhere (so neither variables nor ``@defer`` can change what is collected), no interfaces
+or unions, no fragment variables, and object types that either have no ``is_type_of`` (graphql-core then completes
+any object) or Strawberry's generated one (then only objects of exactly the type's class, not cast to another,
+take the compiled path, as that check cannot say no to them).
 
 The code covers the common case only. Anything else it meets at run time (a null where the type forbids one, an
 awaitable, an Exception, a value that fails to coerce, a tuple for a list, an object of another class, a read that
@@ -221,6 +223,9 @@ def compile_selection(schema: GraphQLSchema, fragments: dict[str, FragmentDetail
         body = compiler.value(return_type, nodes, "value", "result", "    ")
     except _Uncompilable:
         return None, tuple(compiler.spread.items())
+    # Only names reach the source: response names (GraphQL names, letters, digits and underscores only, and written
+    # with repr), type names with repr, attributes checked to be Python identifiers, and names made here. Every
+    # object the code uses comes in through the namespace.
     source = "\n".join([*compiler.lines, "def complete(value):", *body, "    return result", ""])
     namespace = dict(compiler.names)
     exec(compile(source, "<compiled selection>", "exec"), namespace)  # noqa: S102 - our own generated source

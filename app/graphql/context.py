@@ -7,6 +7,7 @@ once, so every resolver borrows the session through ``ctx.db()``, which serialis
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from dataclasses import dataclass, field
 
@@ -58,7 +59,10 @@ class Context:
     apps_by_ids: DataLoader[tuple[uuid.UUID, ...], dict[uuid.UUID, AppRow]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.apps_by_ids = DataLoader(self._load_app_lists)
+        # The loader gets the lock and the session, not the context: a bound method of the context would make a
+        # reference cycle (context -> loader -> context), and the whole request (its session, rows and objects)
+        # would wait for the garbage collector instead of being freed when the response is sent.
+        self.apps_by_ids = DataLoader(functools.partial(_load_app_lists, self.lock, self.session))
 
     def db(self) -> _Borrowed:
         """``async with ctx.db() as db:`` the request's session, one coroutine at a time."""
@@ -70,7 +74,10 @@ class Context:
             raise NotSignedIn()
         return self.login
 
-    async def _load_app_lists(self, lists: list[tuple[uuid.UUID, ...]]) -> list[dict[uuid.UUID, AppRow]]:
-        async with self.db() as db:
-            found = await get_apps_by_ids(db, ids=[app_id for ids in lists for app_id in ids])
-        return [{app_id: found[app_id] for app_id in ids if app_id in found} for ids in lists]
+
+async def _load_app_lists(lock: asyncio.Lock, session: AsyncSession,
+                          lists: list[tuple[uuid.UUID, ...]]) -> list[dict[uuid.UUID, AppRow]]:
+    """The apps of every list asked for in one tick, by one SELECT under the context's lock."""
+    async with _Borrowed(lock, session) as db:
+        found = await get_apps_by_ids(db, ids=[app_id for ids in lists for app_id in ids])
+    return [{app_id: found[app_id] for app_id in ids if app_id in found} for ids in lists]

@@ -28,7 +28,9 @@ completed as above.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
+    GraphQLResolveInfoHelpers,
     get_named_type,
     get_nullable_type,
     is_leaf_type,
@@ -46,6 +49,7 @@ from graphql import (
 from graphql.execution.collect_fields import FieldDetails, GroupedFieldSet
 from graphql.execution.executor import to_nodes
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
+from graphql.pyutils import is_awaitable as default_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.cast import TYPE_CAST_ATTRIBUTE
 
@@ -113,11 +117,46 @@ _compiled: dict[tuple[int, ...], tuple[tuple[Any, ...], Compiled | None, SpreadF
 _COMPILED_SIZE = 1024
 
 
+# Awaitables a resolver hands to ``info.async_helpers.track`` after its execution has been freed (see below).
+_orphans: set[asyncio.Future[Any]] = set()
+
+
+def _helpers_of(executor: PlainFieldExecutor) -> GraphQLResolveInfoHelpers:
+    """graphql-core's ``info.async_helpers`` without the reference cycle between them and the executor.
+
+    graphql-core builds the helpers from the executor's bound methods and keeps them on the executor, so every
+    executor is in a cycle, and with it everything the request holds (its context, session, rows and objects) waits
+    for the garbage collector instead of being freed when the response is sent: on the settings page that was a
+    gen-0 collection every four or five requests. These helpers do the same through a weak reference. Only a
+    resolver that keeps its ``info`` after the execution has been freed can tell: its late awaitables are then
+    settled on their own, with nothing left to report their errors to.
+    """
+    executor_ref = weakref.ref(executor)
+
+    def track(values: Sequence[Any]) -> None:
+        live = executor_ref()
+        if live is not None:
+            live.track_async_work(values)
+            return
+        awaitables = [value for value in values if default_is_awaitable(value)]
+        if awaitables:
+            settled = asyncio.gather(*awaitables, return_exceptions=True)
+            _orphans.add(settled)
+            settled.add_done_callback(_orphans.discard)
+
+    def gather(values: Sequence[Awaitable[Any]]) -> Awaitable[list[Any]]:
+        live = executor_ref()
+        return live.gather_async_work(values) if live is not None else gather_with_cancel(*values)
+
+    return GraphQLResolveInfoHelpers(gather=gather, track=track)
+
+
 class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
     """Strawberry's executor with the plain-field shortcuts in ``execute_fields`` (the rest is graphql-core's)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.async_helpers = _helpers_of(self)
         # Strawberry always passes a middleware manager; it is empty unless an extension wraps every resolver, and
         # then every field must go through it.
         manager = self.middleware_manager

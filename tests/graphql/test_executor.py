@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 from collections.abc import Callable
 from enum import Enum
 from types import SimpleNamespace
@@ -157,6 +158,18 @@ class Query:
     async def async_items(self) -> list[Item]:
         await asyncio.sleep(0)
         return [Item(name="x", size=1), Item(name="y", size=None)]
+
+    @strawberry.field
+    async def gathered(self, info: strawberry.Info) -> list[int]:
+        """Uses graphql-core's resolver helpers (Strawberry keeps them on the raw info): gather, and track for work
+        that finishes on its own."""
+        helpers = info._raw_info.async_helpers
+        helpers.track([_later(None), "not awaitable"])
+        KEPT_INFOS.append(info._raw_info)
+        return await helpers.gather([_later(1), _later(2)])
+
+
+KEPT_INFOS: list[Any] = []  # resolver infos kept past their execution, as a careless resolver might
 
 
 @strawberry.type
@@ -321,6 +334,7 @@ CASES: list[Any] = [  # (query, root factory, variables)
     pytest.param('mutation { a: rename(name: "ab") { name size } b: rename(name: "c") { name } }', root, None,
                  id="mutations-return-plain-objects"),
     pytest.param("{ asyncItems { name size } }", root, None, id="async-resolver-returns-plain-list"),
+    pytest.param("{ gathered }", root, None, id="resolver-uses-async-helpers"),
     pytest.param("{ holder { page { entries { name size } total } } }", root, None, id="generic-type"),
     pytest.param("{ holder { page { entries { name } } } }", lambda: root(page=SimpleNamespace(entries=[
         SimpleNamespace(name="duck", size=0)])), None, id="duck-typed-objects-of-types-without-is-type-of"),
@@ -489,3 +503,25 @@ def test_reused_nodes_under_another_fragment_definition_do_not_run_the_other_doc
         {"holder": {"items": [{"size": 1}, {"size": 2}]}},
         {"holder": {"items": [{"name": "a"}, {"name": "b"}]}},
     ]
+
+
+async def test_async_helpers_kept_after_the_execution_still_settle_work() -> None:
+    """The executor's helpers reach it weakly (no reference cycle), so a resolver that keeps its ``info`` may outlive
+    the executor: work it then hands to ``track`` must still be run to the end, not dropped."""
+    KEPT_INFOS.clear()
+    result = await SCHEMAS[0].execute("{ gathered }")
+    assert result.data == {"gathered": [1, 2]}
+    done: list[str] = []
+
+    async def late_work() -> None:
+        await asyncio.sleep(0)
+        done.append("settled")
+
+    gc.collect()
+    assert executor_module._orphans == set()
+    KEPT_INFOS.pop().async_helpers.track([late_work()])
+    assert len(executor_module._orphans) == 1  # its executor is gone: settled on its own
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert done == ["settled"]
+    assert executor_module._orphans == set()
