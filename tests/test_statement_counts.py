@@ -186,4 +186,3 @@ async def test_repeated_requests_compute_no_sql_cache_keys(
     assert logout["logoutOtherSessions"] == {"loggedOutCount": 2, "userErrors": []}
     assert revoke["revokeAccess"]["app"]["name"] == "App 1" and revoke["revokeAccess"]["userErrors"] == []
     assert computed == []
-

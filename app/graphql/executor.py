@@ -264,12 +264,10 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
         never read twice; when compiled code gives up, the fields under it are read again, which for plain fields
         (attribute reads) changes nothing."""
         if plain.object_type is not None and not isinstance(value, (ReadFailed, Exception)):
-            compiled = self._compiled_for(field_def.type, field_details_list) if position_context is None else None
-            if compiled is not None:
-                try:
-                    return compiled(value)
-                except Exception:  # noqa: BLE001 - not the common case: interpreted below, errors reported there
-                    pass
+            if position_context is None:
+                completed = self._run_compiled(field_def.type, field_details_list, value)
+                if completed is not _SKIP:
+                    return completed
             completed = self._object_value(plain, field_def, field_details_list, field_path, value, position_context)
             if completed is not _SKIP:
                 return completed
@@ -287,13 +285,21 @@ class PlainFieldExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> AwaitableOrValue[Any]:
         """A resolver's result: a plain selection under it runs compiled (a connection, say); else graphql-core's."""
         if position_context is None and self._shortcuts and isinstance(get_named_type(return_type), GraphQLObjectType):
-            compiled = self._compiled_for(return_type, field_details_list)
-            if compiled is not None:
-                try:
-                    return compiled(result)
-                except Exception:  # noqa: BLE001 - not the common case: completed below, errors reported there
-                    pass
+            completed = self._run_compiled(return_type, field_details_list, result)
+            if completed is not _SKIP:
+                return completed
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+
+    def _run_compiled(self, return_type: GraphQLOutputType, field_details_list: list[FieldDetails], value: Any) -> Any:
+        """``value`` completed by the selection's compiled code, or ``_SKIP`` when there is none or it gave up (the
+        caller then completes the value itself and reports whatever went wrong)."""
+        compiled = self._compiled_for(return_type, field_details_list)
+        if compiled is not None:
+            try:
+                return compiled(value)
+            except Exception:  # noqa: BLE001 - not the common case: the caller's path reports the error
+                pass
+        return _SKIP
 
     def _compiled_for(self, return_type: GraphQLOutputType, field_details_list: list[FieldDetails]) -> Compiled | None:
         """The compiled completion of ``return_type`` for this selection, or None when it has to be interpreted."""
