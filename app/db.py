@@ -8,6 +8,7 @@ other out.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,6 +88,32 @@ def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
     event.listen(engine, "checkout", checked_out)
 
 
+def _skip_idle_rollbacks(engine: Engine) -> None:
+    """Roll back an aiosqlite connection only when it has a transaction open.
+
+    Every aiosqlite call is a round trip through the connection's own thread, and a request that only read pays
+    two of them for nothing when its session closes: the session's rollback, then the pool's reset-on-return
+    (SQLAlchemy only skips the second after a rollback of its own Connection). sqlite3 itself makes a rollback
+    without a transaction a no-op, so asking it first (a flag read, no I/O) changes nothing but the round trips.
+    Set on this engine's dialect instance only: the sync engines run sqlite3 on the calling thread already.
+
+    The flag is read while no call of this connection is in flight: SQLAlchemy awaits each one, and one cut short by
+    a cancellation makes it invalidate (discard) the connection rather than roll it back.
+    """
+    dialect = engine.dialect
+    rollback = dialect.do_rollback
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            idle = not dbapi_connection.driver_connection.in_transaction
+        except (ValueError, sqlite3.Error):  # closed ("no active connection"): the real rollback reports it
+            idle = False
+        if not idle:
+            rollback(dbapi_connection)
+
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+
+
 @dataclass
 class Database:
     """Both engines and their session factories for one database."""
@@ -109,6 +136,8 @@ class Database:
     async def dispose(self) -> None:
         await self.async_engine.dispose()
         self.sync_engine.dispose()
+        if self.sync_autocommit_engine.pool is not self.sync_engine.pool:  # SQLite's engine of its own
+            self.sync_autocommit_engine.dispose()
 
 
 def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: float = 10,
@@ -143,12 +172,20 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
     sync_engine = create_engine(sync_url, **sync_args)
     if is_sqlite:
         pragmas = _sqlite_pragmas(int(timeout_seconds * 1000))
-        event.listen(async_engine.sync_engine, "connect", pragmas)
-        event.listen(sync_engine, "connect", pragmas)
-    elif pooled:  # a file cannot go away under SQLite; NullPool opens a fresh connection every time
-        _ping_after_idle(async_engine.sync_engine, ping_after_idle_seconds)
-        _ping_after_idle(sync_engine, ping_after_idle_seconds)
-    sync_autocommit_engine = sync_engine.execution_options(isolation_level="AUTOCOMMIT")
+        # The autocommit work gets an engine whose connections stay in autocommit: switching a pooled SQLite
+        # connection there and back costs a PRAGMA at every check-in (SQLAlchemy restores the default isolation
+        # level), one per sign-in, and a second pool of file handles costs nothing.
+        sync_autocommit_engine = create_engine(sync_url, isolation_level="AUTOCOMMIT", **sync_args)
+        for engine in (async_engine.sync_engine, sync_engine, sync_autocommit_engine):
+            event.listen(engine, "connect", pragmas)
+        _skip_idle_rollbacks(async_engine.sync_engine)
+    else:
+        # On PostgreSQL the switch only sets attributes of the psycopg connection, and connections are the server's
+        # to ration: one pool serves both kinds of work.
+        sync_autocommit_engine = sync_engine.execution_options(isolation_level="AUTOCOMMIT")
+        if pooled:  # a file cannot go away under SQLite; NullPool opens a fresh connection every time
+            _ping_after_idle(async_engine.sync_engine, ping_after_idle_seconds)
+            _ping_after_idle(sync_engine, ping_after_idle_seconds)
     return Database(
         url=database_url,
         async_engine=async_engine,
