@@ -183,7 +183,7 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
         # On PostgreSQL the switch only sets attributes of the psycopg connection, and connections are the server's
         # to ration: one pool serves both kinds of work.
         sync_autocommit_engine = sync_engine.execution_options(isolation_level="AUTOCOMMIT")
-        if pooled:  # a file cannot go away under SQLite; NullPool opens a fresh connection every time
+        if pooled:  # NullPool opens a fresh connection every time (and a SQLite file cannot go away)
             _ping_after_idle(async_engine.sync_engine, ping_after_idle_seconds)
             _ping_after_idle(sync_engine, ping_after_idle_seconds)
     return Database(

@@ -83,7 +83,7 @@ async def test_a_write_left_open_is_rolled_back_when_its_connection_goes_back(
     assert _bodies(database) == []
 
 
-async def test_the_settings_page_makes_no_rollback_round_trip(
+async def test_a_signed_in_read_over_graphql_makes_no_rollback_round_trip(
     app: Starlette, client: httpx.AsyncClient, backend: str, rollbacks: list[bool]
 ) -> None:
     if backend != "sqlite":
