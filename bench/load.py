@@ -34,6 +34,7 @@ class WrkResult:
     requests: int
     seconds: float
     errors: int
+    error_kinds: dict[str, int]  # wrk's own counts: connect, read, write, status (non-2xx/3xx), timeout
     p50_ms: float
     p90_ms: float
     p99_ms: float
@@ -58,14 +59,17 @@ def wrk(base_url: str, request: Request, *, connections: int, seconds: float) ->
     raw = json.loads(line.removeprefix("BENCH_JSON "))
     latency = raw["latency_us"]
     return WrkResult(requests=int(raw["requests"]), seconds=raw["duration_us"] / 1e6,
-                     errors=int(sum(raw["errors"].values())), p50_ms=latency["p50"] / 1000,
+                     errors=int(sum(raw["errors"].values())),
+                     error_kinds={kind: int(count) for kind, count in raw["errors"].items() if count},
+                     p50_ms=latency["p50"] / 1000,
                      p90_ms=latency["p90"] / 1000, p99_ms=latency["p99"] / 1000, mean_ms=latency["mean"] / 1000)
 
 
 def checked(result: WrkResult) -> WrkResult:
     """A run with failed or non-2xx requests measured something else; refuse it."""
     if result.errors:
-        raise RuntimeError(f"wrk saw {result.errors} failed requests of {result.requests}")
+        kinds = ", ".join(f"{kind} {count}" for kind, count in result.error_kinds.items())
+        raise RuntimeError(f"wrk saw {result.errors} failed requests of {result.requests} ({kinds})")
     return result
 
 

@@ -108,3 +108,30 @@ def test_the_formatter_masks_secrets_handed_to_it_by_mistake() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert "s3cr3t-pw" not in line["message"] and "tok123" not in line["message"]
     assert line["client_secret"] == "[redacted]"
+
+
+@pytest.mark.parametrize(("path", "content_type"), [("/graphql", b"application/json"),
+                                                     ("/login", b"application/x-www-form-urlencoded")])
+async def test_a_client_that_leaves_mid_request_is_a_499_line_and_nothing_else(
+    app: Starlette, captured_logs: io.StringIO, path: str, content_type: bytes
+) -> None:
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+             "headers": [(b"host", b"testserver"), (b"content-type", content_type), (b"content-length", b"400")],
+             "client": ("203.0.113.9", 50000), "server": ("testserver", 80)}
+    messages = iter([{"type": "http.request", "body": b'{"query": "{ vie', "more_body": True},
+                     {"type": "http.disconnect"}])
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return next(messages)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)  # nothing raised: there is nobody left to answer
+
+    records = _records(captured_logs)
+    assert sent == []
+    assert [(r["path"], r["status"]) for r in records if r["logger"] == "consentry.access"] == [(path, 499)]
+    assert [r for r in records if r["level"] not in ("debug", "info")] == []
