@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from app.pool import FirstComePool
+
 # A pooled connection that has waited this long is checked with a round trip before it is handed out.
 PING_AFTER_IDLE_SECONDS = 10.0
 # Connections the async engine keeps open on a server database, and as many worker threads for Authlib
@@ -45,6 +47,13 @@ def _driver_urls(database_url: str) -> tuple[str, str]:
             url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False),
         )
     raise ValueError(f"unsupported database {backend!r}: use sqlite:// or postgresql://")
+
+
+def _is_file_or_server(url: str) -> bool:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return True
+    return parsed.database not in (None, "", ":memory:") and parsed.query.get("mode") != "memory"
 
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
@@ -159,6 +168,8 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
     else:
         engine_args = {"pool_size": POOL_SIZE, "max_overflow": 10, "pool_timeout": timeout_seconds}
     async_args, sync_args = dict(engine_args), dict(engine_args)
+    if pooled and _is_file_or_server(async_url):  # an in-memory SQLite database keeps SQLAlchemy's StaticPool
+        async_args["poolclass"] = FirstComePool
     if "pool_size" in sync_args:
         sync_args["pool_size"] = POOL_SIZE + PASSWORD_THREADS
     if not is_sqlite:
