@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
 from app.pool import FirstComePool
 
@@ -47,13 +47,6 @@ def _driver_urls(database_url: str) -> tuple[str, str]:
             url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False),
         )
     raise ValueError(f"unsupported database {backend!r}: use sqlite:// or postgresql://")
-
-
-def _is_file_or_server(url: str) -> bool:
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return True
-    return parsed.database not in (None, "", ":memory:") and parsed.query.get("mode") != "memory"
 
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
@@ -168,7 +161,9 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
     else:
         engine_args = {"pool_size": POOL_SIZE, "max_overflow": 10, "pool_timeout": timeout_seconds}
     async_args, sync_args = dict(engine_args), dict(engine_args)
-    if pooled and _is_file_or_server(async_url):  # an in-memory SQLite database keeps SQLAlchemy's StaticPool
+    parsed_async_url = make_url(async_url)
+    # Where SQLAlchemy would pick its async queue pool (a server, a SQLite file; not SQLite in memory), ours.
+    if pooled and parsed_async_url.get_dialect().get_pool_class(parsed_async_url) is AsyncAdaptedQueuePool:
         async_args["poolclass"] = FirstComePool
     if "pool_size" in sync_args:
         sync_args["pool_size"] = POOL_SIZE + PASSWORD_THREADS
