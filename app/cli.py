@@ -32,15 +32,10 @@ def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _with_db(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
-    from app.db import create_database
+def _run_with_session(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
+    from app.db import with_session  # here, not at the top: ``--help`` and ``export-schema`` need no database
 
-    database = create_database(settings.database_url)
-    try:
-        async with database.async_sessions() as db:
-            return await work(db)
-    finally:
-        await database.dispose()
+    return asyncio.run(with_session(settings.database_url, work))
 
 
 def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,7 +49,7 @@ def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Demo data already there. Sign in as {DEMO_USERNAME!r} with password {DEMO_PASSWORD!r}.")
         return 0
 
-    return asyncio.run(_with_db(settings, work))
+    return _run_with_session(settings, work)
 
 
 def _create_user(args: argparse.Namespace, settings: Settings) -> int:
@@ -68,7 +63,7 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
         print(f"Created account @{account.username}.")
         return 0
 
-    return asyncio.run(_with_db(settings, work))
+    return _run_with_session(settings, work)
 
 
 def _register_app(args: argparse.Namespace, settings: Settings) -> int:
@@ -86,7 +81,7 @@ def _register_app(args: argparse.Namespace, settings: Settings) -> int:
             print(f"client_secret: {registered.client_secret}  (shown once; only its digest is stored)")
         return 0
 
-    return asyncio.run(_with_db(settings, work))
+    return _run_with_session(settings, work)
 
 
 def _export_schema(_args: argparse.Namespace, _settings: Settings) -> int:

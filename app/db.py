@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
@@ -24,6 +24,8 @@ from app.pool import FirstComePool
 
 # A pooled connection that has waited this long is checked with a round trip before it is handed out.
 PING_AFTER_IDLE_SECONDS = 10.0
+T = TypeVar("T")
+
 # Connections the async engine keeps open on a server database, and as many worker threads for Authlib
 # (app.oauth.server), so a burst of OAuth requests queues for a thread instead of opening overflow connections.
 POOL_SIZE = 10
@@ -201,6 +203,17 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
         sync_autocommit_engine=sync_autocommit_engine,
         sync_autocommit_sessions=sessionmaker(sync_autocommit_engine, expire_on_commit=False),
     )
+
+
+async def with_session(database_url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Open the database, run ``work`` on one session, and close every connection: for the CLI's one-off commands
+    (a server keeps its engines for its lifetime instead)."""
+    database = create_database(database_url)
+    try:
+        async with database.async_sessions() as db:
+            return await work(db)
+    finally:
+        await database.dispose()
 
 
 class transaction:  # noqa: N801 - used as ``async with transaction(db):``, like a function

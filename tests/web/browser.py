@@ -22,7 +22,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import create_database
+from app.db import with_session
 from app.seed import DEMO_PASSWORD, DEMO_USERNAME, seed_demo
 from app.services import apps
 from app.services.apps import RegisteredApp
@@ -88,15 +88,7 @@ def run_async(work: Callable[[], Awaitable[T]]) -> T:
 
 
 def with_db(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async def run() -> T:
-        database = create_database(settings.database_url)
-        try:
-            async with database.async_sessions() as db:
-                return await work(db)
-        finally:
-            await database.dispose()
-
-    return run_async(run)
+    return run_async(lambda: with_session(settings.database_url, work))
 
 
 def seed(settings: Settings) -> None:
