@@ -18,6 +18,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from app.migrate import upgrade_to_head
 
+    from app.services.permissions import load_catalog
+
+    load_catalog(settings.permission_catalog_path)  # a bad catalogue path: one line now, not a traceback per worker
     upgrade_to_head(settings.database_url)
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
                 proxy_headers=args.proxy_headers, log_level="info")
@@ -39,14 +42,16 @@ def _run_with_session(settings: Settings, work: Callable[[Any], Awaitable[int]])
 
 
 def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from app.seed import DEMO_PASSWORD, DEMO_USERNAME, seed_demo
+    from app.seed import DEMO_PASSWORD, DEMO_USERNAME, demo_account_exists, seed_demo
 
     async def work(db: Any) -> int:
-        created = await seed_demo(db, settings=settings, only_if_empty=args.if_empty)
-        if created:
-            print(f"Demo data created. Sign in as {DEMO_USERNAME!r} with password {DEMO_PASSWORD!r}.")
-        else:
-            print(f"Demo data already there. Sign in as {DEMO_USERNAME!r} with password {DEMO_PASSWORD!r}.")
+        sign_in = f"Sign in as {DEMO_USERNAME!r} with password {DEMO_PASSWORD!r}."
+        if await seed_demo(db, settings=settings, only_if_empty=args.if_empty):
+            print(f"Demo data created. {sign_in}")
+        elif await demo_account_exists(db):
+            print(f"Demo data already there. {sign_in}")
+        else:  # --if-empty found the operator's own accounts: no demo account to advertise
+            print("Accounts exist already, so no demo data was created: sign in with one of them.")
         return 0
 
     return _run_with_session(settings, work)
@@ -137,10 +142,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    from sqlalchemy.exc import DBAPIError
+
     from app.services.errors import DomainError
 
+    # One line for what an operator can fix; a traceback only for our own bugs. The engines hide statement
+    # parameters, so a database error never prints a password hash.
     try:
         return int(args.run(args, settings))
     except DomainError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
-        return 1
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        hint = " (run `python -m app migrate` first)" if _missing_table(exc) else ""
+        print(f"database error: {reason}{hint}", file=sys.stderr)
+    except _OperatorErrors as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except EOFError:
+        print("error: no password given (set CONSENTRY_NEW_PASSWORD, or type it at the prompt)", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+# An unusable database URL (ValueError: unsupported or malformed) or file (OSError), or a bad catalogue path.
+_OperatorErrors = (ConfigurationError, ValueError, OSError)
+
+
+def _missing_table(exc: Exception) -> bool:
+    text = str(getattr(exc, "orig", exc))
+    return "no such table" in text or getattr(getattr(exc, "orig", None), "sqlstate", None) == "42P01"

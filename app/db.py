@@ -162,6 +162,9 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
         engine_args = {}
     else:
         engine_args = {"pool_size": POOL_SIZE, "max_overflow": 10, "pool_timeout": timeout_seconds}
+    # A failed statement's message never carries its parameters: they hold password hashes and token digests, and
+    # the message reaches logs (and the CLI's error line).
+    engine_args["hide_parameters"] = True
     async_args, sync_args = dict(engine_args), dict(engine_args)
     parsed_async_url = make_url(async_url)
     # Where SQLAlchemy would pick its async queue pool (a server, a SQLite file; not SQLite in memory), ours.

@@ -44,6 +44,11 @@ _DEMO_APPS = [
 ]
 
 
+async def demo_account_exists(db: AsyncSession) -> bool:
+    return bool(await db.scalar(select(func.count()).select_from(Account).where(
+        Account.username_key == DEMO_USERNAME)))  # type: ignore[arg-type]
+
+
 async def seed_demo(db: AsyncSession, *, settings: Settings, only_if_empty: bool = False) -> bool:
     """Create the demo data; with ``only_if_empty`` do nothing when any account exists. Returns True if created."""
     if only_if_empty and (await db.scalar(select(func.count()).select_from(Account))):

@@ -64,6 +64,40 @@ async def test_seed_demo_once_gives_sessions_and_connected_apps(settings: Settin
     assert {"dm.read"} <= {p["scope"] for p in apps["Inbox Zero for DMs"]["canView"]}
 
 
+
+async def test_seed_demo_if_empty_does_not_advertise_a_demo_account_it_did_not_create(settings: Settings) -> None:
+    created = _run(settings, "create-user", "carol", env={"CONSENTRY_NEW_PASSWORD": "s3cret-pass"})
+    assert created.returncode == 0, created.stderr
+    result = _run(settings, "seed-demo", "--if-empty")
+    assert result.returncode == 0, result.stderr
+    assert "no demo data was created" in result.stdout and "'demo'" not in result.stdout
+
+
+def test_operator_mistakes_are_one_line_not_a_traceback(settings: Settings, tmp_path: Path) -> None:
+    unmigrated = f"sqlite:///{tmp_path / 'new.db'}"
+    password = {"CONSENTRY_NEW_PASSWORD": "correct horse battery"}
+    cases = [
+        (("create-user", "alice"), {"CONSENTRY_DATABASE_URL": unmigrated, **password}, "run `python -m app migrate`"),
+        (("seed-demo",), {"CONSENTRY_DATABASE_URL": unmigrated}, "run `python -m app migrate`"),
+        (("migrate",), {"CONSENTRY_DATABASE_URL": "mysql://db.example/consentry"}, "unsupported database 'mysql'"),
+        (("migrate",), {"CONSENTRY_DATABASE_URL": f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"},
+         "unable to open database file"),
+        (("register-app", "X", "--redirect-uri", "https://a.example/cb", "--scopes", "tweet.read"),
+         {"CONSENTRY_PERMISSION_CATALOG": str(tmp_path / "missing.json")}, "cannot read the permission catalogue"),
+        (("create-user", "bob", "--name", "B" * 129), password, "Names are at most 128 characters"),
+        (("create-user", "bob", "--email", "b" * 250 + "@x.example"), password, "email address of at most 254"),
+    ]
+    for args, env, expected in cases:
+        result = _run(settings, *args, env=env)
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert expected in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr and "$argon2" not in result.stderr, result.stderr
+    no_password = subprocess.run([sys.executable, "-m", "app", "create-user", "bob"], cwd=ROOT, input="",
+                                 env={**os.environ, "CONSENTRY_DATABASE_URL": settings.database_url},
+                                 capture_output=True, text=True, timeout=120)
+    assert no_password.returncode == 1 and "no password given" in no_password.stderr
+    assert "Traceback" not in no_password.stderr
+
 def test_export_schema_prints_the_sdl(settings: Settings) -> None:
     result = _run(settings, "export-schema")
     assert result.returncode == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Annotated
 
@@ -57,21 +58,23 @@ class Account(Node):
     name: str = strawberry.field(description="Display name.")
     email: str | None = strawberry.field(description="Email address.")
     model: strawberry.Private[AccountModel]
+    # The session the account is seen from: the request's own, or the one `login` has just opened. Its lists are
+    # that session's view (which session `isCurrent`), and only a signed-in session ever gets an Account.
+    session_id: strawberry.Private[uuid.UUID]
 
     @classmethod
-    def from_model(cls, account: AccountModel) -> Account:
+    def from_model(cls, account: AccountModel, *, session_id: uuid.UUID) -> Account:
         return cls(id=node_id("Account", account.id), username=account.username, name=account.name,
-                   email=account.email, model=account)
+                   email=account.email, model=account, session_id=session_id)
 
     @strawberry.field(description="Places where the account is signed in, most recently active first.")
     async def sessions(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[Session]:
         ctx = info.context
-        login = ctx.require_login()
         page = page_from(first, after)
         async with ctx.db() as db:
             rows, total = await session_service.list_sessions(
                 db, account=self.model, policy=ctx.state.session_policy, limit=page.limit, offset=page.offset)
-        nodes = [Session.from_model(row, current_session_id=login.session.id) for row in rows]
+        nodes = [Session.from_model(row, current_session_id=self.session_id) for row in rows]
         return build_connection(nodes, total=total, page=page)
 
     @strawberry.field(description="Apps that can use the account, most recently used first.")
@@ -79,7 +82,6 @@ class Account(Node):
         self, info: Info[Context, None], first: First = None, after: After = None
     ) -> Connection[ConnectedApp]:
         ctx = info.context
-        ctx.require_login()
         page = page_from(first, after)
         async with ctx.db() as db:
             grants, total = await grant_service.list_connected_apps(
@@ -93,7 +95,6 @@ class Account(Node):
     @strawberry.field(description="Apps this account registered as a developer, newest first.")
     async def registered_apps(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[App]:
         ctx = info.context
-        ctx.require_login()
         page = page_from(first, after)
         async with ctx.db() as db:
             apps, total = await app_service.list_registered_apps(

@@ -38,7 +38,7 @@ async def change_password(info: Info[Context, None], input: ChangePasswordInput)
     try:
         async with ctx.db() as db:
             changed = await password_change.change_password(
-                db, account=login.account, current_session_id=login.session.id,
+                db, account=login.account, current_session_id=login.session.id, policy=ctx.state.session_policy,
                 current_password=input.current_password, new_password=input.new_password,
                 logout_other_sessions=input.logout_other_sessions, revoke_apps=input.revoke_apps,
                 ip_address=client_ip(ctx.request), limiter=ctx.state.login_limiter)

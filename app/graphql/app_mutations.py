@@ -47,7 +47,9 @@ class RevokeAccessInput:
 @strawberry.type(description="Result of `revokeAccess`.")
 class RevokeAccessPayload:
     app: App | None = strawberry.field(description="The app that lost access; all its tokens are dead.")
-    user_errors: list[UserError] = strawberry.field(description="`NOT_FOUND` when the app is not connected.")
+    user_errors: list[UserError] = strawberry.field(
+        description="`NOT_FOUND` when the account never connected the app. Revoking an app whose access already "
+                    "ended succeeds again (two revokes at once both succeed).")
 
 
 @strawberry.input(description="A new OAuth app.")

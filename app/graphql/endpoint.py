@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from cross_web import HTTPException  # what Strawberry itself raises for a bad body: a 400 with the message
 
 from app.auth import authenticated_by_cookie, current_login
 from app.csrf import is_cross_site
 from app.graphql.context import Context
 from app.graphql.schema import build_schema
+from app.graphql.security import UNREPRESENTABLE_TEXT
+from app.services.text import is_unrepresentable
 from app.settings import Settings
 from app.state import app_state, request_db
 
@@ -25,7 +29,30 @@ VENDOR_DIR = Path(__file__).parent / "vendor" / "graphiql"
 GRAPHIQL_ASSETS = "/graphiql-assets"
 
 
+def _holds_unrepresentable_text(value: object) -> bool:
+    if isinstance(value, str):
+        return is_unrepresentable(value)
+    if isinstance(value, dict):
+        return any(_holds_unrepresentable_text(key) or _holds_unrepresentable_text(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_unrepresentable_text(item) for item in value)
+    return False
+
+
 class ConsentryGraphQL(GraphQL[Context, None]):
+    def decode_json(self, data: str | bytes) -> object:
+        """A JSON object (a list goes on to the batching refusal), and no text a database cannot store: a bare
+        value was a 500 inside Strawberry, and a NUL or an unpaired surrogate one in the resolver that stored it."""
+        body = json.loads(data)
+        if not isinstance(body, (dict, list)):
+            raise HTTPException(400, "The request body must be a JSON object with a `query`.")
+        raw = data.encode() if isinstance(data, str) else data
+        # Such text only gets in as a \u escape or as surrogate bytes (json.loads lets them pass): a request with
+        # neither, which is nearly every one, is not walked.
+        if (b"\\u" in raw or b"\xed" in raw) and _holds_unrepresentable_text(body):
+            raise HTTPException(400, UNREPRESENTABLE_TEXT)
+        return body
+
     async def render_graphql_ide(self, request: Request) -> Response:
         # The same files Strawberry's page names on unpkg, served by us: GraphiQL works offline, and the page's
         # integrity hashes still hold because the files are byte-identical.

@@ -19,6 +19,7 @@ propagates untouched, and Strawberry turns it into the operation's error.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -31,6 +32,8 @@ from strawberry.types import ExecutionContext
 
 from app.graphql.performance import parse_cached, validate_cached
 from app.graphql.security import SecurityProfile, map_errors, refuse_costly
+
+log = logging.getLogger(__name__)
 
 
 class _Stage:
@@ -105,11 +108,20 @@ class RequestPipeline(SchemaExtensionsRunner):
     def _validate(self) -> None:
         ctx = self.execution_context
         document = ctx.graphql_document
-        if document is not None:
-            schema = ctx.schema._schema
+        if document is None:
+            return
+        schema = ctx.schema._schema
+        try:
             if self.profile.check_cost:
                 refuse_costly(schema, document)
             ctx.pre_execution_errors = validate_cached(schema, document, ctx.validation_rules)
+        except GraphQLError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a rule that breaks on some document is a bug, answered as one
+            # Strawberry would answer an exception raised here with its raw text, outside the operation whose end
+            # masks errors; as an error of the document it goes through the same masking as a resolver's.
+            log.exception("a validation rule failed")
+            ctx.pre_execution_errors = [GraphQLError(str(error), original_error=error)]
 
 
 class PipelineSchema(Schema):

@@ -23,7 +23,8 @@ from app.settings import Settings
 class Query:
     @strawberry.field(description="The signed-in account.")
     def viewer(self, info: Info[Context, None]) -> Account:
-        return Account.from_model(info.context.require_login().account)
+        login = info.context.require_login()
+        return Account.from_model(login.account, session_id=login.session.id)
 
     @strawberry.field(description="Any object of the signed-in account by its global ID; null when not yours.")
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:

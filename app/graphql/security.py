@@ -16,15 +16,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    BREAK,
     ASTValidationRule,
     DirectiveNode,
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
+    StringValueNode,
     ValidationContext,
     ValidationRule,
+    Visitor,
     validate,
+    visit,
 )
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
@@ -33,6 +39,7 @@ from strawberry.extensions.query_depth_limiter import create_validator as max_de
 from app.faults import GRAPHQL_CODE, UNAVAILABLE_MESSAGE, describe, is_database_unavailable, retry_after_headers
 from app.graphql.performance import DocumentMemo
 from app.services.errors import DomainError
+from app.services.text import is_unrepresentable
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -96,9 +103,22 @@ class SecurityProfile:
     mask_unexpected: bool  # unexpected exceptions become "Unexpected error."; suggestions are cut
 
 
-DEVELOPMENT = SecurityProfile(max_tokens=None, extra_rules=(), check_cost=False, mask_unexpected=False)
-PRODUCTION = SecurityProfile(max_tokens=MAX_TOKENS, extra_rules=(NoSchemaIntrospectionCustomRule,), check_cost=True,
-                             mask_unexpected=True)
+UNREPRESENTABLE_TEXT = "Text must not contain NUL characters or unpaired surrogates."
+
+
+class RepresentableTextRule(ValidationRule):
+    """String literals of the document: the same refusal as ``endpoint`` gives such text in variables, before
+    any resolver passes it on."""
+
+    def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+        if is_unrepresentable(node.value):
+            self.report_error(GraphQLError(UNREPRESENTABLE_TEXT, node, extensions={"code": "BAD_USER_INPUT"}))
+
+
+DEVELOPMENT = SecurityProfile(max_tokens=None, extra_rules=(RepresentableTextRule,), check_cost=False,
+                              mask_unexpected=False)
+PRODUCTION = SecurityProfile(max_tokens=MAX_TOKENS, extra_rules=(RepresentableTextRule, NoSchemaIntrospectionCustomRule),
+                             check_cost=True, mask_unexpected=True)
 
 
 def security_profile(settings: Settings) -> SecurityProfile:
@@ -106,6 +126,29 @@ def security_profile(settings: Settings) -> SecurityProfile:
     and introspection."""
     return PRODUCTION if settings.is_production else DEVELOPMENT
 
+
+def _spreads_unknown_fragment(document: DocumentNode) -> bool:
+    """Whether a spread names a fragment the document does not define. Strawberry's depth and alias rules look every
+    spread up by name and raise KeyError on such a document; the spec's own validation, which runs next, answers
+    it with "Unknown fragment" instead."""
+    defined = {definition.name.value for definition in document.definitions
+               if isinstance(definition, FragmentDefinitionNode)}
+    finder = _UnknownSpreadFinder(defined)
+    visit(document, finder)
+    return finder.found
+
+
+class _UnknownSpreadFinder(Visitor):
+    def __init__(self, defined: set[str]) -> None:
+        super().__init__()
+        self.defined = defined
+        self.found = False
+
+    def enter_fragment_spread(self, node: FragmentSpreadNode, *_args: Any) -> object:
+        if node.name.value in self.defined:
+            return None
+        self.found = True
+        return BREAK
 
 _cost_checks: DocumentMemo[list[GraphQLError]] = DocumentMemo()
 
@@ -115,8 +158,8 @@ def refuse_costly(schema: GraphQLSchema, document: DocumentNode) -> None:
     that one error: ten unknown ``@aa`` directives give one error, not ten, and the spec's rules never walk an
     abusive document. The walk runs once per document: the parser cache hands back the same document object for a
     repeated query, so the settings page pays one lookup instead of a walk per request (bounded like that cache)."""
-    errors = _cost_checks.get(document, schema, lambda: validate(schema, document, _COST_RULES,
-                                                                 hide_suggestions=True))
+    errors = _cost_checks.get(document, schema, lambda: [] if _spreads_unknown_fragment(document) else validate(
+        schema, document, _COST_RULES, hide_suggestions=True))
     if errors:
         raise errors[0]
 

@@ -12,7 +12,7 @@ from app.graphql.errors import UserError, retry_after, user_errors
 from app.graphql.ids import from_global_id, node_id
 from app.graphql.types import ClientKind, Session
 from app.services import sessions as session_service
-from app.services.errors import DomainError
+from app.services.errors import DomainError, NotFound
 
 
 @strawberry.input(description="Credentials for `login`.")
@@ -69,7 +69,7 @@ async def login(info: Info[Context, None], input: LoginInput) -> LoginPayload:
     return LoginPayload(
         token=signed_in.token,
         session=Session.from_model(signed_in.session, current_session_id=signed_in.session.id),
-        account=Account.from_model(signed_in.account),
+        account=Account.from_model(signed_in.account, session_id=signed_in.session.id),
         user_errors=[],
     )
 
@@ -77,9 +77,12 @@ async def login(info: Info[Context, None], input: LoginInput) -> LoginPayload:
 async def logout(info: Info[Context, None]) -> LogoutPayload:
     ctx = info.context
     login = ctx.require_login()
-    async with ctx.db() as db:
-        await session_service.logout_session(db, account=login.account, session_id=login.session.id,
-                                             policy=ctx.state.session_policy)
+    try:
+        async with ctx.db() as db:
+            await session_service.logout_session(db, account=login.account, session_id=login.session.id,
+                                                 policy=ctx.state.session_policy)
+    except NotFound:
+        pass  # ended since this request began (a second `logout` in the document, another device): what was asked
     return LogoutPayload(user_errors=[])
 
 

@@ -106,6 +106,9 @@ class OAuthToken(SQLModel, table=True):
     access_digest: str = Field(max_length=64, unique=True, index=True)
     refresh_digest: str | None = Field(default=None, max_length=64, unique=True, index=True)
     scopes: str = Field(default="", max_length=2000)
+    # The refresh token's scope where a refresh narrowed the access token's: RFC 6749 §6 keeps a rotated refresh
+    # token at the scope of the one it replaces. None when both are the same.
+    refresh_scopes: str | None = Field(default=None, max_length=2000)
     issued_at: datetime = timestamp(default_now=True)
     access_expires_at: datetime = timestamp()
     refresh_expires_at: datetime | None = timestamp(nullable=True)

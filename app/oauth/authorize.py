@@ -17,7 +17,7 @@ from app.auth import current_login
 from app.models import App
 from app.oauth.grants import MAX_STATE_LENGTH
 from app.oauth.pages import error_page, login_redirect, redirect_to
-from app.oauth.requests import RequestSnapshot
+from app.oauth.requests import RequestSnapshot, parameter_problem
 from app.oauth.server import ConsentryAuthorizationServer, run_authlib
 from app.services.global_ids import to_global_id
 from app.services.grants import authorize_with_existing_grant, create_authorization_request, redirect_with
@@ -49,6 +49,9 @@ class RefusedAuthorization:
 def _validate(
     server: ConsentryAuthorizationServer, snapshot: RequestSnapshot
 ) -> ValidAuthorization | RefusedAuthorization:
+    if (problem := parameter_problem(snapshot.query, once=False)) is not None:
+        # Before anything else: the client and the redirect URI are looked up and the state is stored.
+        return RefusedAuthorization(error="invalid_request", description=problem, redirect_uri=None, state=None)
     try:
         grant = server.get_consent_grant(snapshot)
     except OAuth2Error as error:

@@ -22,12 +22,13 @@ DECISIONS = ("approve", "deny")
 
 
 def _domain_error_page(request: Request, error: DomainError, viewer: object) -> Response:
-    status = 404 if isinstance(error, NotFound) else 400
-    return error_page(
-        request, title="This request can no longer be answered",
-        message=f"{error.message} Nothing was shared. Go back to the app and start again.",
-        status_code=status, viewer=viewer,  # type: ignore[arg-type]
-    )
+    # The service's messages say what happened to a request it found (answered which way, expired).
+    if isinstance(error, NotFound):
+        status, message = 404, f"{error.message} Nothing was shared. Go back to the app and start again."
+    else:
+        status, message = 400, error.message
+    return error_page(request, title="This request can no longer be answered", message=message, status_code=status,
+                      viewer=viewer)  # type: ignore[arg-type]
 
 
 async def consent_form(request: Request) -> Response:

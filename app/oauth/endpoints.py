@@ -61,7 +61,7 @@ class IntrospectionEndpoint(_FindsOurTokens, _IntrospectionEndpoint):
         expires_at = view.expires_at
         return {
             "active": True,
-            "scope": view.row.scopes,
+            "scope": view.scopes,
             "client_id": view.app.client_id,
             "username": view.account.username,
             "token_type": "Bearer" if view.kind == storage.ACCESS_TOKEN else "refresh_token",

@@ -26,6 +26,8 @@ from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
 from app.models import Account
 from app.oauth import storage
 from app.oauth.models import ClientModel, CodeModel, RefreshTokenModel
+from app.services.permissions import join_scopes, split_scopes
+from app.services.tokens import new_token
 
 if TYPE_CHECKING:
     from app.oauth.server import ConsentryAuthorizationServer
@@ -59,6 +61,14 @@ class S256CodeChallenge(CodeChallenge):
         if request.authorization_code.code_challenge and not request.form.get("code_verifier"):
             raise InvalidGrantError("Missing 'code_verifier'.")
         super().validate_code_verifier(grant, result)
+
+
+class _UnsupportedResponseType(UnsupportedResponseTypeError):
+    """With a fixed description: Authlib's echoes the value, RFC 6749 §4.1.2.1 limits the characters an
+    error_description may hold, and no third party's text should reach the app's error screen."""
+
+    def get_error_description(self) -> str:
+        return "Only response_type=code is supported."
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -116,7 +126,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if not payload.response_type:
             raise InvalidRequestError("Missing 'response_type'.")
         if payload.response_type != "code":
-            raise UnsupportedResponseTypeError(payload.response_type)
+            raise _UnsupportedResponseType(payload.response_type)
         self.validate_requested_scope()
         scope = client.get_allowed_scope(payload.scope)
         if scope is None:
@@ -155,6 +165,16 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
         if account is None or account.is_disabled:
             raise InvalidGrantError("The account is disabled.")
         return account
+
+    def issue_token(self, user: Account, refresh_token: RefreshTokenModel) -> dict[str, Any]:
+        """RFC 6749 §6: the access token gets the scope asked for (normalised; the refresh token's when none was),
+        and the new refresh token always the scope of the one it replaces, so narrowing one access token neither
+        narrows nor ends the app's offline access (``save_token`` stores the two scopes)."""
+        requested = self.request.payload.scope
+        scope = join_scopes(split_scopes(requested)) if requested else refresh_token.get_scope()
+        token: dict[str, Any] = self.generate_token(user=user, scope=scope, include_refresh_token=False)
+        token["refresh_token"] = new_token()
+        return token
 
     def revoke_old_credential(self, refresh_token: RefreshTokenModel) -> None:
         """Nothing left to do: save_token retired the old refresh token in the same transaction as the insert."""

@@ -74,7 +74,8 @@ class RefreshTokenModel(TokenMixin):
         return self.row.app_id == client.app.id
 
     def get_scope(self) -> str:
-        return self.row.scopes
+        """The refresh token's own scope: what a refresh may ask for, and what the next refresh token gets."""
+        return self.row.refresh_scopes or self.row.scopes
 
     def get_expires_in(self) -> int:
         expires = self.row.refresh_expires_at
@@ -97,7 +98,7 @@ class FoundTokenModel(TokenMixin):
         return self.view.app.id == client.app.id
 
     def get_scope(self) -> str:
-        return self.view.row.scopes
+        return self.view.scopes
 
     def get_expires_in(self) -> int:
         expires = self.view.expires_at

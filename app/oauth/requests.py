@@ -48,6 +48,20 @@ class RequestSnapshot:
         )
 
 
+def parameter_problem(values: ImmutableMultiDict[str, str], *, once: bool) -> str | None:
+    """Why these parameters cannot be taken, if so: a NUL character (no database stores one as text), or with
+    ``once`` a parameter sent twice (RFC 6749 §3.2). The descriptions are fixed texts: RFC 6749 limits what an
+    ``error_description`` may contain, and nothing of the request is echoed."""
+    seen: set[str] = set()
+    for key, value in values.multi_items():
+        if "\x00" in key or "\x00" in value:
+            return "Parameters must not contain NUL characters."
+        if once and key in seen:
+            return "Every parameter may be sent at most once."
+        seen.add(key)
+    return None
+
+
 class _Payload(OAuth2Payload):
     def __init__(self, values: ImmutableMultiDict[str, str]) -> None:
         self._values = values
@@ -55,7 +69,10 @@ class _Payload(OAuth2Payload):
     @property
     def data(self) -> dict[str, str]:
         # First value of each parameter; repeats are seen (and refused) through ``datalist``.
-        return {key: self._values[key] for key in self._values.keys()}
+        first: dict[str, str] = {}
+        for key, value in self._values.multi_items():
+            first.setdefault(key, value)
+        return first
 
     @property
     def datalist(self) -> defaultdict[str, list[str]]:

@@ -15,15 +15,15 @@ from app.oauth.server import ConsentryAuthorizationServer, run_authlib
 
 
 def _token(server: ConsentryAuthorizationServer, snapshot: RequestSnapshot) -> Response:
-    return server.create_token_response(snapshot)  # type: ignore[no-any-return]
+    return server.refuse_malformed(snapshot, token_endpoint=True) or server.create_token_response(snapshot)
 
 
 def _revoke(server: ConsentryAuthorizationServer, snapshot: RequestSnapshot) -> Response:
-    return server.create_endpoint_response("revocation", snapshot)  # type: ignore[no-any-return]
+    return server.refuse_malformed(snapshot) or server.create_endpoint_response("revocation", snapshot)
 
 
 def _introspect(server: ConsentryAuthorizationServer, snapshot: RequestSnapshot) -> Response:
-    return server.create_endpoint_response("introspection", snapshot)  # type: ignore[no-any-return]
+    return server.refuse_malformed(snapshot) or server.create_endpoint_response("introspection", snapshot)
 
 
 async def token(request: Request) -> Response:

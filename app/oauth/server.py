@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from authlib.oauth2 import AuthorizationServer
-from authlib.oauth2.rfc6749 import InvalidClientError, InvalidGrantError, OAuth2Request
+from authlib.oauth2.rfc6749 import InvalidClientError, InvalidGrantError, InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from sqlalchemy import bindparam, select
@@ -28,7 +28,7 @@ from app.oauth import storage
 from app.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
 from app.oauth.grants import AuthorizationCodeGrant, RefreshTokenGrant, S256CodeChallenge
 from app.oauth.models import ClientModel
-from app.oauth.requests import RequestSnapshot, StarletteJsonRequest, StarletteOAuth2Request
+from app.oauth.requests import RequestSnapshot, StarletteJsonRequest, StarletteOAuth2Request, parameter_problem
 from app.services.errors import Invalid
 from app.services.permissions import OFFLINE_ACCESS, Catalog, split_scopes
 from app.services.tokens import new_token
@@ -55,16 +55,19 @@ class ConsentryAuthorizationServer(AuthorizationServer):
     # --- Authlib's integration points -----------------------------------------------------------------------
 
     def query_client(self, client_id: str | None) -> ClientModel | None:
-        if not client_id or len(client_id) > 64:
+        if not client_id or len(client_id) > 64 or "\x00" in client_id:  # a NUL is no client (and no text to PG)
             return None
         app = self.session.execute(_APP_BY_CLIENT_ID, {"client_id": client_id}).scalar_one_or_none()
         return ClientModel(app) if app else None
 
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         """Store what the grant issued, atomically with consuming its credential (code or refresh token)."""
+        # A rotated refresh token keeps the scope of the one it replaces, whatever the access token was narrowed to.
+        kept = None if request.authorization_code is not None else request.refresh_token.get_scope()
         tokens = storage.NewTokens(
             access_token=token["access_token"], refresh_token=token.get("refresh_token"), scopes=token["scope"],
             access_lifetime=self.settings.access_token_lifetime, refresh_lifetime=self.settings.refresh_token_lifetime,
+            refresh_scopes=kept if kept != token["scope"] else None,
         )
         try:
             if request.authorization_code is not None:
@@ -94,6 +97,16 @@ class ConsentryAuthorizationServer(AuthorizationServer):
         response.headers.update(NO_STORE_HEADERS)
         return response  # type: ignore[no-any-return]
 
+    def refuse_malformed(self, snapshot: RequestSnapshot, *, token_endpoint: bool = False) -> Response | None:
+        """``invalid_request`` for a POST Authlib would otherwise take: NUL characters, a repeated parameter, and at
+        the token endpoint a missing ``grant_type`` (Authlib answers that ``unsupported_grant_type``)."""
+        problem = parameter_problem(snapshot.form, once=True) or parameter_problem(snapshot.query, once=False)
+        if problem is None and token_endpoint and not snapshot.form.get("grant_type"):
+            problem = "Missing 'grant_type'."
+        if problem is None:
+            return None
+        return self.handle_error_response(self.create_oauth2_request(snapshot), InvalidRequestError(problem))
+
     def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
         """No listeners: auditing, if wanted, hooks in here."""
 
@@ -115,11 +128,11 @@ class ConsentryAuthorizationServer(AuthorizationServer):
 
 
 def _client_secret_basic(query_client: Callable[[str], ClientModel | None], request: OAuth2Request) -> Any:
-    """Authlib's Basic authentication, except that credentials which are not UTF-8 authenticate nobody (401)
-    instead of raising UnicodeDecodeError (a 500)."""
+    """Authlib's Basic authentication, except that credentials it cannot take apart (not UTF-8, no separator)
+    authenticate nobody (401) instead of raising (a 500)."""
     try:
         return authenticate_client_secret_basic(query_client, request)
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, ValueError):  # ValueError: a header like "Basic\xa0…" that splits into one part
         return None
 
 

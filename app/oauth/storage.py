@@ -34,6 +34,7 @@ class NewTokens:
     scopes: str
     access_lifetime: timedelta
     refresh_lifetime: timedelta
+    refresh_scopes: str | None = None  # when the refresh token's scope is not the access token's
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,13 @@ class TokenView:
     account: Account
     app: App
     grant_live: bool
+
+    @property
+    def scopes(self) -> str:
+        """This token's own scope: a refresh token's can be wider than the access token it came with."""
+        if self.kind == REFRESH_TOKEN and self.row.refresh_scopes:
+            return self.row.refresh_scopes
+        return self.row.scopes
 
     @property
     def expires_at(self) -> datetime | None:
@@ -108,7 +116,7 @@ def _token_row(tokens: NewTokens, *, grant: Grant, family_id: uuid.UUID, code_id
         grant_id=grant.id, app_id=grant.app_id, account_id=grant.account_id, family_id=family_id, code_id=code_id,
         access_digest=digest(tokens.access_token),
         refresh_digest=digest(tokens.refresh_token) if tokens.refresh_token else None,
-        scopes=tokens.scopes, issued_at=now, access_expires_at=now + tokens.access_lifetime,
+        scopes=tokens.scopes, refresh_scopes=tokens.refresh_scopes if tokens.refresh_token else None, issued_at=now, access_expires_at=now + tokens.access_lifetime,
         refresh_expires_at=now + tokens.refresh_lifetime if tokens.refresh_token else None,
     )
 

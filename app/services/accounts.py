@@ -15,9 +15,12 @@ from app.models.base import detached_from_row
 from app.services.common_passwords import is_common
 from app.services.errors import Invalid
 from app.services import passwords
+from app.services.text import is_unrepresentable
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 MIN_PASSWORD_LENGTH = 8
+MAX_NAME_LENGTH = 128  # the columns' lengths (app.models.account)
+MAX_EMAIL_LENGTH = 254
 MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this only keeps a request from hashing megabytes
 WRONG_CREDENTIALS = "Incorrect username or password."
 # Core, built once: every sign-in runs it, building an ORM statement costs more than running this one, and the
@@ -36,11 +39,16 @@ async def create_account(
     username = username.strip()
     if not _USERNAME.match(username):
         raise Invalid("Usernames are 3 to 32 letters, digits, '.', '_' or '-'.", field="username")
+    name = name.strip() or username
+    if len(name) > MAX_NAME_LENGTH or is_unrepresentable(name):
+        raise Invalid(f"Names are at most {MAX_NAME_LENGTH} characters of text.", field="name")
+    if email is not None and (len(email) > MAX_EMAIL_LENGTH or "@" not in email or is_unrepresentable(email)):
+        raise Invalid(f"Give an email address of at most {MAX_EMAIL_LENGTH} characters.", field="email")
     check_new_password(password, username=username, field="password")
     account = Account(
         username=username,
         username_key=username_key(username),
-        name=name.strip() or username,
+        name=name,
         email=email,
         password_hash=await passwords.hash_password(password),
     )
@@ -71,7 +79,9 @@ def check_credentials(connection: Connection, *, username: str, password: str) -
     Blocking, on a sync connection: it runs in a password thread (``sessions.sign_in``). Unknown users still cost
     one argon2 verification, so timing does not tell which usernames exist.
     """
-    row = connection.execute(_BY_USERNAME_KEY, {"key": username_key(username)}).first()
+    key = username_key(username)
+    # A username no column could hold (a NUL: PostgreSQL refuses it) names nobody; it still costs a verify.
+    row = None if is_unrepresentable(key) else connection.execute(_BY_USERNAME_KEY, {"key": key}).first()
     account = None if row is None else detached_from_row(Account, row._mapping)
     matches = passwords.verify(account.password_hash if account else None, password)
     if account is None or not matches:

@@ -164,7 +164,7 @@ async def list_registered_apps(
     ).all()
     if rows:
         return [row[0] for row in rows], int(rows[0][1])
-    if offset == 0:
+    if offset == 0 and limit > 0:  # an empty first page means none at all; a page of 0 rows means nothing
         return [], 0
     count = await db.scalar(select(func.count()).select_from(App).where(App.owner_id == owner.id))
     return [], int(count or 0)

@@ -76,7 +76,7 @@ async def list_connected_apps(
     rows = (await db.execute(_CONNECTED_PAGE, {"account_id": account.id, "limit": limit, "offset": offset})).all()
     if rows:
         return list(rows), int(rows[0].total)  # type: ignore[arg-type]
-    if offset == 0:
+    if offset == 0 and limit > 0:  # an empty first page means none at all; a page of 0 rows means nothing
         return [], 0
     count = await db.scalar(select(func.count()).select_from(Grant).where(*_active_grants(account)))
     return [], int(count or 0)
@@ -130,10 +130,12 @@ async def authorize_with_existing_grant(
 
 
 async def get_authorization_request(
-    db: AsyncSession, *, account: Account, session_id: uuid.UUID, request_id: uuid.UUID | None
+    db: AsyncSession, *, account: Account, session_id: uuid.UUID, request_id: uuid.UUID | None,
+    expired_too: bool = False,
 ) -> PendingAuthorization:
     """A request this session may still decide on. Another account's or session's is indistinguishable from an
-    unknown one (NotFound); an expired or decided one is Invalid."""
+    unknown one (NotFound); a decided one is Invalid, and so is an expired one unless ``expired_too`` (declining
+    needs no fresh request: the redirect URI was checked when the request was made)."""
     row = None
     if request_id is not None:
         row = (
@@ -147,9 +149,15 @@ async def get_authorization_request(
         raise NotFound("No such authorization request.", field="requestId")
     request, app = row
     if request.decided_at is not None:
-        raise Invalid("This authorization request was already answered.", field="requestId")
-    if request.expires_at <= utcnow():
-        raise Invalid("This authorization request has expired. Start again from the app.", field="requestId")
+        # Says what happened: after "Authorize app" and Back, "nothing was shared" would be untrue.
+        if request.decision == "approved":
+            raise Invalid(f"You already authorized {app.name} with this request, so it is connected to your "
+                          "account. Go back to the app.", field="requestId")
+        raise Invalid("You already declined this request, so nothing was shared. Go back to the app and start "
+                      "again.", field="requestId")
+    if request.expires_at <= utcnow() and not expired_too:
+        raise Invalid("This authorization request has expired, so nothing was shared. Start again from the app.",
+                      field="requestId")
     return PendingAuthorization(request=request, app=app)
 
 
@@ -161,7 +169,7 @@ async def _decide(db: AsyncSession, *, request: AuthorizationRequest, decision: 
         .values(decided_at=utcnow(), decision=decision)
     )
     if decided.rowcount != 1:  # type: ignore[attr-defined]
-        raise Invalid("This authorization request was already answered.", field="requestId")
+        raise Invalid("This authorization request was already answered. Go back to the app.", field="requestId")
 
 
 async def _upsert_grant(db: AsyncSession, *, request: AuthorizationRequest) -> Grant:
@@ -214,8 +222,10 @@ async def approve_authorization_request(
 async def deny_authorization_request(
     db: AsyncSession, *, account: Account, session_id: uuid.UUID, request_id: uuid.UUID | None, settings: Settings
 ) -> str:
-    """Deny: decide the request and return the app's redirect URI with ``error=access_denied``, state and iss."""
-    pending = await get_authorization_request(db, account=account, session_id=session_id, request_id=request_id)
+    """Deny: decide the request and return the app's redirect URI with ``error=access_denied``, state and iss. An
+    expired request can still be declined, so Cancel on a page left open sends the person back to the app."""
+    pending = await get_authorization_request(db, account=account, session_id=session_id, request_id=request_id,
+                                              expired_too=True)
     async with transaction(db):
         await _decide(db, request=pending.request, decision="denied")
     return redirect_with(

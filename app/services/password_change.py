@@ -16,12 +16,14 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import transaction
-from app.models import Account, LoginSession, utcnow
+from app.models import Account, utcnow
 from app.services.accounts import check_new_password
 from app.services.errors import Invalid
 from app.services.revocation import revoke_grants
 from app.services.passwords import hash_password, verify_password
 from app.services.ratelimit import LoginLimiter
+from app.services.sessions import SessionPolicy, end_other_sessions
+
 
 @dataclass(frozen=True)
 class PasswordChanged:
@@ -34,6 +36,7 @@ async def change_password(
     *,
     account: Account,
     current_session_id: uuid.UUID,
+    policy: SessionPolicy,
     current_password: str,
     new_password: str,
     logout_other_sessions: bool = True,
@@ -53,12 +56,8 @@ async def change_password(
     async with transaction(db):
         await db.execute(update(Account).where(Account.id == account.id).values(password_hash=password_hash))  # type: ignore[arg-type]
         if logout_other_sessions:
-            sessions = (await db.execute(
-                update(LoginSession)
-                .where(LoginSession.account_id == account.id, LoginSession.id != current_session_id,  # type: ignore[arg-type]
-                       LoginSession.revoked_at.is_(None))  # type: ignore[union-attr]
-                .values(revoked_at=now, revoked_reason="password_changed")
-            )).rowcount  # type: ignore[attr-defined]
+            sessions = await end_other_sessions(db, account_id=account.id, current_session_id=current_session_id,
+                                                policy=policy, reason="password_changed", now=now)
         if revoke_apps:
             apps = await revoke_grants(db, account_id=account.id)
     account.password_hash = password_hash

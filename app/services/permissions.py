@@ -113,5 +113,13 @@ def _parse(raw: dict[str, object], source: str) -> Catalog:
 
 @lru_cache(maxsize=4)
 def load_catalog(path: str | None = None) -> Catalog:
+    """The catalogue at ``path`` (CONSENTRY_PERMISSION_CATALOG), or the default; ``Invalid`` naming the file when
+    it cannot be read or is not a catalogue."""
     source = Path(path) if path else DEFAULT_CATALOG
-    return _parse(json.loads(source.read_text(encoding="utf-8")), str(source))
+    try:
+        raw = json.loads(source.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid(f"cannot read the permission catalogue {source}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise Invalid(f"{source}: a permission catalogue is a JSON object with a 'permissions' list")
+    return _parse(raw, str(source))

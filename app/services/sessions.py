@@ -26,6 +26,7 @@ from app.services.devices import describe_location, describe_user_agent
 from app.services.errors import NotFound
 from app.services.passwords import in_password_thread
 from app.services.ratelimit import LoginLimiter
+from app.services.text import clipped
 from app.services.tokens import digest, new_token
 
 # last_active_at is written at most this often per session, not on every request.
@@ -119,6 +120,15 @@ _LOG_OUT_OTHERS = (
     .values(revoked_at=bindparam("now"), revoked_reason="logged_out_by_other")
 )
 
+# What a password change ends: first the live sessions (counted: the ones the person could see in their list), then
+# the expired ones that were never ended, so that a longer timeout configured later cannot bring one back.
+_END_OTHERS_FOR = {
+    live: update(_sessions)
+    .where(_sessions.c.account_id == bindparam("of_account"), _sessions.c.id != bindparam("current_session_id"),
+           _ACTIVE if live else _sessions.c.revoked_at.is_(None))
+    .values(revoked_at=bindparam("now"), revoked_reason=bindparam("reason"))
+    for live in (True, False)
+}
 
 def _window(policy: SessionPolicy, now: datetime) -> dict[str, datetime]:
     """The parameters of ``_ACTIVE`` at ``now``."""
@@ -142,12 +152,13 @@ def _new_session(
         "account_id": account.id,
         "token_digest": digest(token),
         "client_kind": client_kind if client_kind in CLIENT_KINDS else "api",
-        "ip_address": ip_address,
+        "ip_address": clipped(ip_address, 45),  # a proxy's X-Forwarded-For can say anything
         "user_agent": (user_agent or "")[:512] or None,
-        "device": device.device,
-        "browser": device.browser,
-        "os": device.os,
-        "location": location,
+        # A user agent can describe itself at any length; the columns hold 128 characters.
+        "device": clipped(device.device, 128),
+        "browser": clipped(device.browser, 128),
+        "os": clipped(device.os, 128),
+        "location": clipped(location, 128),
         "signed_in_at": now,
         "last_active_at": last_active_at or now,
         "revoked_at": None,
@@ -246,7 +257,7 @@ async def list_sessions(
         _LIVE_PAGE, {"account_id": account.id, "limit": limit, "offset": offset, **window})).all()
     if rows:
         return list(rows), int(rows[0].total)  # type: ignore[arg-type]
-    if offset == 0:
+    if offset == 0 and limit > 0:  # an empty first page means none at all; a page of 0 rows means nothing
         return [], 0
     count = await db.scalar(select(func.count()).select_from(LoginSession).where(
         LoginSession.account_id == account.id, _ACTIVE  # type: ignore[arg-type]
@@ -297,3 +308,15 @@ async def logout_other_sessions(
         result = await db.execute(_LOG_OUT_OTHERS, {
             "of_account": account.id, "current_session_id": current_session_id, "now": now, **_window(policy, now)})
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def end_other_sessions(
+    db: AsyncSession, *, account_id: uuid.UUID, current_session_id: uuid.UUID, policy: SessionPolicy, reason: str,
+    now: datetime,
+) -> int:
+    """End every other session of the account, expired ones included, in the caller's transaction. Returns how many
+    of them were live."""
+    values = {"of_account": account_id, "current_session_id": current_session_id, "now": now, "reason": reason}
+    live = await db.execute(_END_OTHERS_FOR[True], {**values, **_window(policy, now)})
+    await db.execute(_END_OTHERS_FOR[False], values)
+    return int(live.rowcount)  # type: ignore[attr-defined]

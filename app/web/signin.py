@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from app.auth import client_ip, current_login, session_cookie
 from app.csrf import is_cross_site
 from app.services import sessions as session_service
-from app.services.errors import DomainError, RateLimited
+from app.services.errors import DomainError, NotFound, RateLimited
 from app.state import app_state, request_db
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
 
@@ -63,12 +63,26 @@ async def login_submit(request: Request) -> Response:
         return response
     except DomainError as error:
         return _page(request, next_url=next_url, username=username, error=error.message, status_code=401)
+    await _end_replaced_session(request)
     settings = app_state(request).settings
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         settings.session_cookie_name, signed_in.token, httponly=True, samesite="lax", secure=settings.cookie_secure,
         path="/", max_age=int(settings.session_absolute_lifetime.total_seconds()))
     return response
+
+
+async def _end_replaced_session(request: Request) -> None:
+    """End the session the browser's cookie named before this sign-in (a second tab that signed in too): the cookie
+    now names the new one, and the old one would stay live with nobody able to use or see it as this browser."""
+    replaced = await current_login(request) if session_cookie(request) else None
+    if replaced is None:
+        return
+    try:
+        await session_service.logout_session(request_db(request), account=replaced.account,
+                                             session_id=replaced.session.id, policy=app_state(request).session_policy)
+    except NotFound:
+        pass  # ended meanwhile
 
 
 async def logout_submit(request: Request) -> Response:

@@ -173,3 +173,41 @@ async def test_forged_cursors_are_bad_user_input(client: httpx.AsyncClient, app:
         body = await graphql(client, "query($after: String) { viewer { sessions(after: $after) { totalCount } } }",
                              {"after": forged}, token=token)
         assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}, body
+
+
+async def test_first_zero_counts_everything_and_reports_a_next_page(client: httpx.AsyncClient, app: Starlette) -> None:
+    await make_account(app)
+    tokens = [await _sign_in_from(app, "8.8.8.8", WINDOWS_CHROME_UA) for _ in range(2)]
+    query = """{ viewer { none: sessions(first: 0) { totalCount nodes { id } pageInfo { hasNextPage } }
+                          one: sessions(first: 1) { totalCount pageInfo { hasNextPage } }
+                          apps: connectedApps(first: 0) { totalCount pageInfo { hasNextPage } } } }"""
+    viewer = (await graphql_data(client, query, token=tokens[0]))["viewer"]
+    assert viewer["none"] == {"totalCount": 2, "nodes": [], "pageInfo": {"hasNextPage": True}}
+    assert viewer["one"] == {"totalCount": 2, "pageInfo": {"hasNextPage": True}}
+    assert viewer["apps"] == {"totalCount": 0, "pageInfo": {"hasNextPage": False}}
+
+
+async def test_logout_twice_in_one_document_succeeds_both_times(client: httpx.AsyncClient, app: Starlette) -> None:
+    # The session ended between the two fields: ending it again is what was asked, not an error (was data: null).
+    await make_account(app)
+    token = await login(client)
+    data = await graphql_data(client, "mutation { a: logout { userErrors { code } } b: logout { userErrors { code } } }",
+                              token=token)
+    assert data == {"a": {"userErrors": []}, "b": {"userErrors": []}}
+    body = await graphql(client, "{ viewer { username } }", token=token)
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_the_login_payloads_account_is_seen_from_the_new_session(client: httpx.AsyncClient,
+                                                                      app: Starlette) -> None:
+    await make_account(app)
+    await make_account(app, "bob")
+    query = """mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) {
+        session { id } account { username sessions { totalCount nodes { id isCurrent } } } userErrors { code } } }"""
+    bob = await login(client, "bob")
+    for token in (None, bob):  # signed out, and signed in as somebody else
+        data = await graphql_data(client, query, {"u": "alice", "p": PASSWORD}, token=token)
+        login_payload = data["login"]
+        current = [node for node in login_payload["account"]["sessions"]["nodes"] if node["isCurrent"]]
+        assert current == [{"id": login_payload["session"]["id"], "isCurrent": True}], data
+        assert login_payload["account"]["username"] == "alice"

@@ -6,9 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from datetime import timedelta
+
 import httpx
 import pytest
+from sqlalchemy import select, update
 from starlette.applications import Starlette
+
+from app.models import LoginSession, utcnow
+from app.services.tokens import digest
 
 from tests.factories import PASSWORD, graphql, graphql_data, login, make_account
 from tests.oauth.helpers import call_me, refresh, register, sign_in, tokens_for
@@ -114,3 +120,21 @@ async def test_h33_change_password_with_revoke_apps_kills_every_apps_tokens(
         assert (refused.status_code, refused.json()["error"]) == (400, "invalid_grant")
     apps = await graphql_data(client, "{ viewer { connectedApps { totalCount } } }", token=person.token)
     assert apps == {"viewer": {"connectedApps": {"totalCount": 0}}}
+
+
+async def test_h33_the_count_is_of_live_sessions_and_expired_ones_end_too(client: httpx.AsyncClient,
+                                                                         app: Starlette) -> None:
+    account = await make_account(app, "alice")
+    current, other, expired = await login(client), await login(client), await login(client)
+    idle = app.state.consentry.settings.session_idle_timeout
+    async with app.state.consentry.database.async_sessions() as db:
+        await db.execute(update(LoginSession).where(LoginSession.token_digest == digest(expired))  # type: ignore[arg-type]
+                         .values(last_active_at=utcnow() - idle - timedelta(minutes=1)))
+        await db.commit()
+    payload = await _change(client, current, PASSWORD, NEW_PASSWORD)
+    assert payload["loggedOutSessionCount"] == 1  # the one the list showed; the expired one was not in it
+    async with app.state.consentry.database.async_sessions() as db:
+        reasons = (await db.execute(select(LoginSession.revoked_reason).where(
+            LoginSession.account_id == account.id, LoginSession.token_digest != digest(current)))).scalars().all()  # type: ignore[arg-type]
+    assert reasons == ["password_changed", "password_changed"]  # a longer timeout later cannot revive it
+    assert not await _signed_in(client, other)

@@ -6,6 +6,7 @@ refusal says why. The development profile keeps GraphiQL and introspection (chec
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -143,3 +144,37 @@ async def test_i39_development_keeps_graphiql_and_introspection(client: httpx.As
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     _, body = await _post(client, {"query": INTROSPECTION})
     assert body["data"]["__schema"]["queryType"] == {"name": "Query"}
+
+
+async def test_i39_an_unknown_fragment_is_a_validation_error_not_a_leaked_exception(
+        production_client: httpx.AsyncClient) -> None:
+    # Strawberry's depth rule raised KeyError('Missing') on such a document, and its text went out unmasked.
+    _, body = await _post(production_client, {"query": "{ viewer { ...Missing } }"})
+    assert body == {"data": None, "errors": [{"message": "Unknown fragment 'Missing'.",
+                                              "locations": [{"line": 1, "column": 15}]}]}
+
+
+@pytest.mark.parametrize("payload", ['"x"', "123", "null", "true"])
+async def test_i41_a_body_that_is_not_a_json_object_is_a_400(production_client: httpx.AsyncClient,
+                                                              client: httpx.AsyncClient, payload: str) -> None:
+    for http in (production_client, client):
+        response = await http.post("/graphql", content=payload, headers={"content-type": "application/json"})
+        assert response.status_code == 400, response.text
+        assert "JSON object" in response.text
+
+
+@pytest.mark.parametrize("text", ["al\x00ice", "al\ud800ice"])
+async def test_i41_text_no_database_takes_is_refused_in_variables_and_in_the_document(
+        production_app: Starlette, production_client: httpx.AsyncClient, client: httpx.AsyncClient,
+        text: str) -> None:
+    # A NUL (PostgreSQL refuses it) or an unpaired surrogate (no UTF-8 form): 400 or a coded error, not a 500.
+    await make_account(production_app, "alice")
+    for http in (production_client, client):
+        # json.dumps escapes the surrogate as \\ud800, as a JavaScript client would send it.
+        body = json.dumps({"query": LOGIN, "variables": {"username": text, "password": "x" + text}})
+        response = await http.post("/graphql", content=body, headers={"content-type": "application/json"})
+        assert response.status_code == 400 and "NUL characters or unpaired surrogates" in response.text
+        inline = 'mutation { login(input: {username: "al\\u0000ice", password: "x"}) { token } }'
+        _, body = await _post(http, {"query": inline})
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}, body

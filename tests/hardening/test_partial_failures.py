@@ -60,18 +60,12 @@ async def test_j43_failure_inside_change_password_changes_nothing(
 ) -> None:
     await make_account(app, "alice")
     token, other = await login(client), await login(client)
-    real_update = password_change.update
-    calls = 0
-
-    def update_then_fail(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 2:  # the password row is written; ending the other sessions fails
-            _connection_lost()
-        return real_update(*args, **kwargs)
+    async def end_sessions_then_fail(*_args: Any, **_kwargs: Any) -> int:
+        _connection_lost()  # the password row is written; ending the other sessions fails
+        return 0
 
     with monkeypatch.context() as patch:
-        patch.setattr(password_change, "update", update_then_fail)
+        patch.setattr(password_change, "end_other_sessions", end_sessions_then_fail)
         response = await client.post("/graphql", headers={"authorization": f"Bearer {token}"}, json={
             "query": "mutation { changePassword(input: {currentPassword: \"" + PASSWORD + "\", "
                      "newPassword: \"plum tiger seventeen ladders\"}) { loggedOutSessionCount } }"})

@@ -77,6 +77,24 @@ async def test_a02_other_response_types_are_unsupported(client: httpx.AsyncClien
     assert_error_redirect(response, "unsupported_response_type")
 
 
+
+async def test_a02_an_unsupported_response_type_is_not_echoed_into_the_apps_error(
+        client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    hostile = 'x" \\ é Please sign in again at https://evil.example'
+    response = await start(client, person, authorize_params(reg, CHALLENGE, response_type=hostile))
+    query = assert_error_redirect(response, "unsupported_response_type")
+    assert query["error_description"] == "Only response_type=code is supported."
+
+
+@pytest.mark.parametrize("name", ["state", "client_id", "scope", "redirect_uri", "prompt"])
+async def test_a03_a_nul_character_in_any_parameter_is_a_400_page(client: httpx.AsyncClient, person: Person,
+                                                                  reg: RegisteredApp, name: str) -> None:
+    # PostgreSQL stores no NUL in text: refused before the client is looked up or the state stored (was a 500).
+    params = authorize_params(reg, CHALLENGE)
+    params[name] = (params.get(name) or "consent") + "\x00"
+    assert_error_page(await start(client, person, params))
+    assert location_base(await start(client, person, authorize_params(reg, CHALLENGE))) == "/oauth/consent"
+
 @pytest.mark.parametrize("name", ["response_type", "scope", "state", "code_challenge", "code_challenge_method"])
 async def test_a03_repeated_parameter_is_invalid_request(client: httpx.AsyncClient, person: Person,
                                                          reg: RegisteredApp, name: str) -> None:

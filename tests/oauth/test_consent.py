@@ -124,6 +124,24 @@ async def test_a06_expired_request_cannot_be_approved(app: Starlette, client: ht
         await db.commit()
     assert_error_page(await decide(client, person, request_id), 400)
     assert await _count_codes(app) == 0
+    # Cancel still sends the person back to the app, which learns the answer (A5) instead of waiting forever.
+    cancel = await decide(client, person, request_id, decision="deny")
+    assert location_base(cancel) == REDIRECT_URI
+    assert query_of(cancel) == {"error": "access_denied", "error_description": "The person declined to authorize the app.",
+                                "state": "state-123", "iss": ISSUER}
+
+
+async def test_a06_back_after_an_answer_says_what_the_answer_was(client: httpx.AsyncClient, person: Person,
+                                                                 reg: RegisteredApp) -> None:
+    approved = await _pending(client, person, reg)
+    assert "code" in query_of(await decide(client, person, approved))
+    page = await client.get("/oauth/consent", params={"request": approved}, headers=person.headers)
+    assert_error_page(page, 400)
+    assert "You already authorized" in page.text and "nothing was shared" not in page.text.lower()
+    denied = await _pending(client, person, reg, prompt="consent")
+    await decide(client, person, denied, decision="deny")
+    page = await client.get("/oauth/consent", params={"request": denied}, headers=person.headers)
+    assert "You already declined this request, so nothing was shared." in page.text
 
 
 @pytest.mark.parametrize("request_id", ["", "garbage", "QXBwOjE1YzIzYWY0LWZkZWItNDllMi04YjQwLWE4ZjUzZTdlNmE0ZA"])

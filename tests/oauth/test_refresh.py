@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from app.models import Account, OAuthToken
 from app.services.apps import RegisteredApp
 from app.services.revocation import revoke_access
-from tests.oauth.helpers import Person, call_me, refresh, register, tokens_for
+from tests.oauth.helpers import Person, call_me, introspect, refresh, register, tokens_for
 
 
 def _invalid_grant(response: httpx.Response) -> None:
@@ -67,6 +67,27 @@ async def test_e21_wider_scope_than_granted_is_invalid_scope(client: httpx.Async
     narrower = await refresh(client, reg, tokens.refresh_token or "", scope="users.read")
     assert narrower.status_code == 200 and narrower.json()["scope"] == "users.read"
 
+
+
+async def test_e21_a_narrowed_refresh_keeps_the_refresh_token_at_its_original_scope(
+        client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    # RFC 6749 §6: the new refresh token's scope is the old one's, whatever the access token was narrowed to.
+    tokens = await tokens_for(client, person, reg, scope="tweet.read users.read offline.access")
+    narrowed = await refresh(client, reg, tokens.refresh_token or "", scope="tweet.read\t tweet.read")
+    assert narrowed.status_code == 200, narrowed.text
+    assert narrowed.json()["scope"] == "tweet.read"  # normalised, not echoed raw
+    assert "refresh_token" in narrowed.json()  # offline access goes on although the request left it out
+    rt = narrowed.json()["refresh_token"]
+    active = await introspect(client, reg, rt)
+    assert active.json()["scope"] == "offline.access tweet.read users.read"
+    assert (await introspect(client, reg, narrowed.json()["access_token"])).json()["scope"] == "tweet.read"
+
+    again = await refresh(client, reg, rt, scope="users.read offline.access")
+    assert again.status_code == 200, again.text
+    assert again.json()["scope"] == "offline.access users.read"
+    full = await refresh(client, reg, again.json()["refresh_token"])
+    assert full.status_code == 200 and full.json()["scope"] == "offline.access tweet.read users.read"
+    assert (await call_me(client, full.json()["access_token"])).status_code == 200
 
 async def test_e22_refresh_after_the_person_revokes_the_app_is_invalid_grant(
         app: Starlette, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:

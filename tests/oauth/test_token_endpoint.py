@@ -137,6 +137,46 @@ async def test_d16_undecodable_basic_credentials_are_401_not_500(client: httpx.A
         _error(response, 401, "invalid_client")
 
 
+
+@pytest.mark.parametrize("header", [b"Basic \xa0", b"\xa0 Basic", b"\x85 x", b"Basic"])
+async def test_d16_a_basic_header_that_does_not_split_is_401_not_500(client: httpx.AsyncClient,
+                                                                      header: bytes) -> None:
+    for path in ("/oauth/token", "/oauth/revoke", "/oauth/introspect"):
+        response = await client.post(path, data={"grant_type": "authorization_code", "token": "x"},
+                                     headers={"authorization": header})
+        _error(response, 401, "invalid_client")
+
+
+async def test_d16_a_nul_in_a_client_id_is_refused_not_a_500(client: httpx.AsyncClient, reg: RegisteredApp) -> None:
+    for path in ("/oauth/token", "/oauth/revoke"):
+        response = await client.post(path, data={"grant_type": "authorization_code", "code": "x", "token": "x",
+                                                 "client_id": "a\x00b"})
+        _error(response, 400, "invalid_request")
+    basic = {"authorization": "Basic " + base64.b64encode(b"a\x00b:secret").decode()}
+    _error(await client.post("/oauth/introspect", data={"token": "x"}, headers=basic), 401, "invalid_client")
+
+
+async def test_d16_repeated_parameters_and_a_missing_grant_type_are_invalid_request(
+        client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    # RFC 6749 §3.2: parameters MUST NOT be included more than once; the last of two values no longer wins.
+    code, verifier = await obtain_code(client, person, reg)
+    assert reg.client_secret
+    auth = (reg.app.client_id, reg.client_secret)
+    data = [("grant_type", "authorization_code"), ("code", "garbage"), ("code", code),
+            ("redirect_uri", REDIRECT_URI), ("code_verifier", verifier)]
+    response = await client.post("/oauth/token", content=httpx.QueryParams(data).__str__(), auth=auth,
+                                 headers={"content-type": "application/x-www-form-urlencoded"})
+    _error(response, 400, "invalid_request")
+    missing = await client.post("/oauth/token", data={"code": code, "redirect_uri": REDIRECT_URI,
+                                                      "code_verifier": verifier}, auth=auth)
+    _error(missing, 400, "invalid_request")
+    assert (await exchange(client, reg, code, verifier)).status_code == 200  # neither used the code up
+    twice = httpx.QueryParams([("token", "x"), ("token", "y")]).__str__()
+    for path in ("/oauth/revoke", "/oauth/introspect"):
+        response = await client.post(path, content=twice, auth=auth,
+                                     headers={"content-type": "application/x-www-form-urlencoded"})
+        _error(response, 400, "invalid_request")
+
 async def test_d16_wrong_or_missing_secret_is_401_invalid_client(client: httpx.AsyncClient, person: Person,
                                                                  reg: RegisteredApp) -> None:
     code, verifier = await obtain_code(client, person, reg)
@@ -167,7 +207,9 @@ async def test_d17_other_grant_types_are_refused(client: httpx.AsyncClient, reg:
     data = {"grant_type": grant_type, "username": "alice", "password": "correct horse battery staple"}
     response = await token_request(client, reg, data)
     assert response.status_code == 400
-    assert response.json()["error"] in ("unsupported_grant_type", "unauthorized_client")
+    # An empty grant_type is a missing one: invalid_request (RFC 6749 §5.2).
+    expected = ("unsupported_grant_type", "unauthorized_client") if grant_type else ("invalid_request",)
+    assert response.json()["error"] in expected
     assert "access_token" not in response.json()
 
 

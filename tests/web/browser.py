@@ -161,12 +161,14 @@ class AppCallback:
         self.server.server_close()
 
 
-def register_app(settings: Settings, *, redirect_uri: str, scopes: str, name: str = "Pixelfeed") -> RegisteredApp:
+def register_app(settings: Settings, *, redirect_uri: str, scopes: str, name: str = "Pixelfeed",
+                 description: str = "Share photo posts and see how they do.",
+                 developer_name: str = "Pixelfeed Studio") -> RegisteredApp:
     """A confidential third-party app, registered as the operator would with ``python -m app register-app``."""
     return with_db(settings, lambda db: apps.register_app(
-        db, owner=None, name=name, description="Share photo posts and see how they do.",
-        website_url="https://pixelfeed.example", icon_url=None, redirect_uris=[redirect_uri], scopes=scopes.split(),
-        confidential=True, developer_name="Pixelfeed Studio", catalog=load_catalog(settings.permission_catalog_path)))
+        db, owner=None, name=name, description=description, website_url="https://pixelfeed.example", icon_url=None,
+        redirect_uris=[redirect_uri], scopes=scopes.split(), confidential=True, developer_name=developer_name,
+        catalog=load_catalog(settings.permission_catalog_path)))
 
 
 def authorize_url(base_url: str, reg: RegisteredApp, *, redirect_uri: str, scope: str, challenge: str,

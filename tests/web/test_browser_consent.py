@@ -113,3 +113,22 @@ def test_consent_page_fits_a_phone_and_shows_the_caution(
     cancel = page.get_by_role("button", name="Cancel")
     assert authorize.bounding_box()["width"] > 300 and cancel.bounding_box()["width"] > 300  # type: ignore[index]
     assert errors.messages == []
+
+
+def test_names_without_spaces_at_their_longest_still_fit_a_phone(
+    browser: Browser, demo: LiveServer, callback: AppCallback
+) -> None:
+    # Registration allows a 100-character name, a 128-character developer and 1,000 characters of description;
+    # written without a space, they once pushed both pages 8,500 px wide on a phone.
+    reg = register_app(demo.settings, redirect_uri=callback.redirect_uri, scopes=SCOPE, name="W" * 100,
+                       developer_name="D" * 128, description="x" * 1000)
+    _verifier, challenge = pkce_pair()
+    page = new_context(browser, viewport=PHONE).new_page()
+    _to_consent(page, demo, authorize_url(demo.url, reg, redirect_uri=callback.redirect_uri, scope=SCOPE,
+                                          challenge=challenge))
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
+    page.get_by_role("button", name="Authorize app").click()
+    page.wait_for_url(re.compile(re.escape(callback.redirect_uri)))
+    page.goto(f"{demo.url}/settings")
+    expect(page.get_by_text("W" * 100)).to_be_visible()
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]

@@ -49,6 +49,18 @@ async def test_h31_every_sign_in_gets_a_new_token(app: Starlette) -> None:
     assert first != second
 
 
+async def test_h31_signing_in_again_in_the_same_browser_ends_the_session_the_cookie_named(app: Starlette) -> None:
+    # Two tabs of the sign-in page, both used: the first session must not live on, unseen, once replaced.
+    await make_account(app)
+    async with client_for(app) as http:
+        first = (await _form_login(http)).cookies["consentry_session"]
+        second = (await _form_login(http)).cookies["consentry_session"]
+        http.cookies.clear()
+        assert "errors" in await graphql(http, "{ viewer { id } }", token=first)
+        data = await graphql_data(http, "{ viewer { sessions { totalCount } } }", token=second)
+    assert data == {"viewer": {"sessions": {"totalCount": 1}}}
+
+
 async def test_login_refuses_offsite_next_urls(app: Starlette) -> None:
     await make_account(app)
     for evil in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"):
