@@ -31,6 +31,10 @@ class ConnectedApp(Node):
     can_view: list[Permission] = strawberry.field(description="Things this App can view.")
     can_do: list[Permission] = strawberry.field(description="Things this App can do.")
     stays_connected: bool = strawberry.field(description="The app holds a refresh token (`offline.access`).")
+    access_levels: list[str] = strawberry.field(
+        description="The access level these permissions amount to, in the words of X's app settings (`Read`, "
+                    "`Read and Write`, `Read, Write and Direct Messages`), then add-ons such as `Email address`; "
+                    "empty when the permission catalogue defines no level that covers them.")
     authorized_at: datetime = strawberry.field(description="When the account last authorized the app.")
     last_used_at: datetime | None = strawberry.field(description="When the app last used its access.")
     # Loaded with the page in one SELECT and set here: a plain field keeps every node off the async path
@@ -46,6 +50,7 @@ class ConnectedApp(Node):
             can_view=permission_lists(groups.can_view),
             can_do=permission_lists(groups.can_do),
             stays_connected=groups.stays_connected,
+            access_levels=list(groups.access_levels),
             authorized_at=grant.authorized_at,
             last_used_at=grant.last_used_at,
             app=App.from_model(app),

@@ -27,8 +27,19 @@ class Permission:
 
 
 @dataclass(frozen=True)
+class AccessLevel:
+    """A named bundle of scopes, as X's OAuth 1.0a apps chose one (Read; Read and Write; Read, Write and Direct
+    Messages); an add-on (Email address) comes on top of any level."""
+
+    name: str
+    scopes: frozenset[str]
+    add_on: bool = False
+
+
+@dataclass(frozen=True)
 class Catalog:
     permissions: tuple[Permission, ...]
+    access_levels: tuple[AccessLevel, ...] = ()  # narrowest first
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_scope", {p.scope: p for p in self.permissions})
@@ -64,8 +75,23 @@ class Catalog:
                 can_do=tuple(p for p in permissions if p.kind == "DO"),
                 other=tuple(p for p in permissions if p.kind not in ("VIEW", "DO")),
                 stays_connected=OFFLINE_ACCESS in split_scopes(scopes),
+                access_levels=self._access_levels({p.scope for p in permissions if p.kind in ("VIEW", "DO")}),
             )
         return found
+
+    def _access_levels(self, granted: set[str]) -> tuple[str, ...]:
+        """The narrowest level that covers what was granted, then every add-on granted; nothing when no level
+        covers it (a catalogue without levels, or scopes outside all of them)."""
+        add_ons = [level for level in self.access_levels if level.add_on]
+        base = granted - {scope for level in add_ons for scope in level.scopes}
+        names = [level.name for level in add_ons if granted & level.scopes]
+        if base:
+            covering = next((level for level in self.access_levels if not level.add_on and base <= level.scopes),
+                            None)
+            if covering is None:
+                return ()
+            names.insert(0, covering.name)
+        return tuple(names)
 
 
 GROUPS_CACHE_SIZE = 1024
@@ -78,6 +104,7 @@ class PermissionGroups:
     can_do: tuple[Permission, ...]  # "Things this App can do"
     other: tuple[Permission, ...]  # e.g. staying connected
     stays_connected: bool  # offline.access: the app holds a refresh token until access is revoked
+    access_levels: tuple[str, ...] = ()  # e.g. ("Read and Write", "Email address"), shown with the app
 
 
 def split_scopes(scopes: str | None) -> list[str]:
@@ -108,7 +135,21 @@ def _parse(raw: dict[str, object], source: str) -> Catalog:
                 kind=str(entry["kind"]),
             )
         )
-    return Catalog(permissions=tuple(permissions))
+    return Catalog(permissions=tuple(permissions), access_levels=_parse_levels(raw.get("accessLevels", []), source,
+                                                                             {p.scope for p in permissions}))
+
+
+def _parse_levels(entries: object, source: str, known: set[str]) -> tuple[AccessLevel, ...]:
+    if not isinstance(entries, list):
+        raise Invalid(f"{source}: 'accessLevels' must be a list")
+    levels = []
+    for entry in entries:
+        scopes = entry.get("scopes") if isinstance(entry, dict) else None
+        if (not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or not isinstance(scopes, list)
+                or not set(scopes) <= known):
+            raise Invalid(f"{source}: every access level needs a name and a list of the catalogue's scopes")
+        levels.append(AccessLevel(name=entry["name"], scopes=frozenset(scopes), add_on=bool(entry.get("addOn"))))
+    return tuple(levels)
 
 
 @lru_cache(maxsize=4)

@@ -55,6 +55,7 @@ class ConnectedAppView:
     can_view: list[PermissionView]
     can_do: list[PermissionView]
     stays_connected: bool
+    access_levels: list[str]  # "Read and Write", then add-ons such as "Email address"
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def _connected_app(grant: GrantRow, app: AppRow, catalog: Catalog) -> ConnectedA
         can_view=[PermissionView(p.title, p.description) for p in groups.can_view],
         can_do=[PermissionView(p.title, p.description) for p in groups.can_do],
         stays_connected=groups.stays_connected,
+        access_levels=list(groups.access_levels),
     )
 
 

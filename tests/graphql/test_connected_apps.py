@@ -13,7 +13,7 @@ from tests.oauth.helpers import (
 
 CONNECTED = """{ viewer { connectedApps { totalCount nodes {
   id app { id clientId name developerName websiteUrl } permissions { scope } canView { scope title }
-  canDo { scope } staysConnected authorizedAt lastUsedAt } } } }"""
+  canDo { scope } staysConnected accessLevels authorizedAt lastUsedAt } } } }"""
 REQUEST = """query($id: ID!) { authorizationRequest(id: $id) {
   id app { name developerName } canView { scope title description kind } canDo { scope kind } staysConnected
   redirectUri } }"""
@@ -61,6 +61,7 @@ async def test_consent_through_graphql_then_the_app_is_listed_with_its_permissio
     assert [p["scope"] for p in node["canView"]] == ["tweet.read", "users.read"]
     assert [p["scope"] for p in node["canDo"]] == ["tweet.write"]
     assert node["staysConnected"] is True
+    assert node["accessLevels"] == ["Read and Write"]  # posting needs X's "Read and Write" level
     # The request is decided: answering it again is refused and issues nothing.
     again = await graphql_data(client, AUTHORIZE, {"id": request_id}, token=person.token)
     assert again["authorize"]["redirectUri"] is None and again["authorize"]["userErrors"][0]["code"] == "INVALID"

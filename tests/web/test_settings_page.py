@@ -59,6 +59,7 @@ async def test_connected_app_and_sessions_are_rendered_on_the_server(app: Starle
     assert "Example App" in html and "By Example Inc." in html
     assert "Things this App can view" in html and "Things this App can do" in html and "Post for you" in html
     assert "Stays connected" in html
+    assert re.search(r"<dt>Access level</dt>\s*<dd>Read and Write</dd>", html)
     assert html.count('data-current="true"') == 1 and html.count('data-current="false"') == 1
     assert "Chrome 126 on Windows 10" in html and "This device" in html
     assert 'data-others="1"' in html
