@@ -77,10 +77,11 @@ class Account(Node):
         ctx = info.context
         page = page_from(first, after)
         async with ctx.db() as db:
-            rows, total = await session_service.list_sessions(
-                db, account=self.model, policy=ctx.state.session_policy, limit=page.limit, offset=page.offset)
-        nodes = [Session.from_model(row, current_session_id=self.session_id) for row in rows]
-        return build_connection(nodes, total=total, page=page)
+            listed = await session_service.list_sessions(
+                db, account=self.model, policy=ctx.state.session_policy, limit=page.limit, after=page.after)
+        nodes = [Session.from_model(row, current_session_id=self.session_id) for row in listed.rows]
+        return build_connection(nodes, positions=[session_service.position_of(row) for row in listed.rows],
+                                total=listed.total, has_more=listed.has_more, page=page)
 
     @strawberry.field(description="Apps that can use the account, most recently used first.")
     async def connected_apps(
@@ -89,19 +90,21 @@ class Account(Node):
         ctx = info.context
         page = page_from(first, after)
         async with ctx.db() as db:
-            grants, total = await grant_service.list_connected_apps(
-                db, account=self.model, limit=page.limit, offset=page.offset)
+            listed = await grant_service.list_connected_apps(db, account=self.model, limit=page.limit,
+                                                             after=page.after)
         # One batched load for the whole page, then plain fields: no async resolver per node.
-        apps = await ctx.apps_by_ids.load(tuple(grant.app_id for grant in grants)) if grants else {}
-        nodes = [ConnectedApp.from_model(grant, apps[grant.app_id], ctx.state.catalog)
-                 for grant in grants if grant.app_id in apps]
-        return build_connection(nodes, total=total, page=page)
+        apps = await ctx.apps_by_ids.load(tuple(grant.app_id for grant in listed.rows)) if listed.rows else {}
+        shown = [grant for grant in listed.rows if grant.app_id in apps]
+        nodes = [ConnectedApp.from_model(grant, apps[grant.app_id], ctx.state.catalog) for grant in shown]
+        return build_connection(nodes, positions=[grant_service.position_of(grant) for grant in shown],
+                                total=listed.total, has_more=listed.has_more, page=page)
 
     @strawberry.field(description="Apps this account registered as a developer, newest first.")
     async def registered_apps(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[App]:
         ctx = info.context
         page = page_from(first, after)
         async with ctx.db() as db:
-            apps, total = await app_service.list_registered_apps(
-                db, owner=self.model, limit=page.limit, offset=page.offset)
-        return build_connection([App.from_model(app) for app in apps], total=total, page=page)
+            listed = await app_service.list_registered_apps(db, owner=self.model, limit=page.limit, after=page.after)
+        return build_connection([App.from_model(app) for app in listed.rows],
+                                positions=[app_service.position_of(app) for app in listed.rows],
+                                total=listed.total, has_more=listed.has_more, page=page)

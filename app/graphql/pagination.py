@@ -1,32 +1,41 @@
-"""Connection arguments: ``first`` / ``after`` with opaque offset cursors."""
+"""Connection arguments: ``first`` / ``after``, with opaque cursors that name an item's place in its list.
+
+A cursor carries the item's sort key and id (``app.services.paging``): the next page starts right after that item
+wherever it now stands, so paging through a list that changes meanwhile neither repeats nor skips the items that
+stayed put.
+"""
 
 from __future__ import annotations
 
 import base64
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from graphql import GraphQLError
 
+from app.services.paging import After
+
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-# No list gets anywhere near this long; a larger offset is a forged cursor (and would overflow the database's int).
-MAX_OFFSET = 1_000_000
-_PREFIX = "cursor:"
+_PREFIX = "after:"
 
 
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{_PREFIX}{offset}".encode()).decode().rstrip("=")
+def encode_cursor(position: After) -> str:
+    raw = f"{_PREFIX}{position.key.isoformat()}|{position.id.hex}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> int:
+def _decode_cursor(cursor: str) -> After:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if not raw.startswith(_PREFIX):
             raise ValueError(raw)
-        offset = int(raw[len(_PREFIX):])
-        if not 0 <= offset <= MAX_OFFSET:
+        key, _, ident = raw[len(_PREFIX):].partition("|")
+        position = After(key=datetime.fromisoformat(key), id=uuid.UUID(hex=ident))
+        if position.key.tzinfo is None:
             raise ValueError(raw)
-        return offset
+        return position
     except (ValueError, UnicodeDecodeError) as exc:
         raise GraphQLError("`after` is not a cursor from this connection.",
                            extensions={"code": "BAD_USER_INPUT"}) from exc
@@ -35,11 +44,10 @@ def _decode_cursor(cursor: str) -> int:
 @dataclass(frozen=True)
 class Page:
     limit: int
-    offset: int
+    after: After | None
 
 
 def page_from(first: int | None, after: str | None) -> Page:
     if first is not None and not 0 <= first <= MAX_PAGE_SIZE:
         raise GraphQLError(f"`first` must be between 0 and {MAX_PAGE_SIZE}.", extensions={"code": "BAD_USER_INPUT"})
-    offset = _decode_cursor(after) + 1 if after else 0
-    return Page(limit=DEFAULT_PAGE_SIZE if first is None else first, offset=offset)
+    return Page(limit=DEFAULT_PAGE_SIZE if first is None else first, after=_decode_cursor(after) if after else None)

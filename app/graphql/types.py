@@ -11,6 +11,7 @@ import strawberry
 
 from app.graphql.ids import node_id
 from app.graphql.pagination import Page, encode_cursor
+from app.services.paging import After
 from app.models import AuthorizationRequest as AuthorizationRequestModel
 from app.services.apps import AppRow
 from app.services.permissions import Catalog, split_scopes
@@ -85,27 +86,30 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     nodes: list[T] = strawberry.field(description="The items on this page.")
     total_count: int = strawberry.field(description="How many items there are in all pages.")
-    offset: strawberry.Private[int]
+    positions: strawberry.Private[list[After]]  # of the nodes, in order: what their cursors say
+    has_more: strawberry.Private[bool]
+    after: strawberry.Private[After | None]
 
     # Edges and paging information are built only when asked for: the settings page asks for neither, and building
     # a cursor per item cost more than the rest of its connection.
     @strawberry.field(description="The items on this page with their cursors.")
     def edges(self) -> list[Edge[T]]:
-        return [Edge(cursor=encode_cursor(self.offset + index), node=item) for index, item in enumerate(self.nodes)]
+        return [Edge(cursor=encode_cursor(position), node=item)
+                for position, item in zip(self.positions, self.nodes, strict=True)]
 
     @strawberry.field(description="Paging information.")
     def page_info(self) -> PageInfo:
-        last = self.offset + len(self.nodes) - 1
         return PageInfo(
-            has_next_page=self.offset + len(self.nodes) < self.total_count,
-            has_previous_page=self.offset > 0,
-            start_cursor=encode_cursor(self.offset) if self.nodes else None,
-            end_cursor=encode_cursor(last) if self.nodes else None,
+            has_next_page=self.has_more,
+            has_previous_page=self.after is not None,
+            start_cursor=encode_cursor(self.positions[0]) if self.positions else None,
+            end_cursor=encode_cursor(self.positions[-1]) if self.positions else None,
         )
 
 
-def build_connection(items: list[T], *, total: int, page: Page) -> Connection[T]:
-    return Connection(nodes=items, total_count=total, offset=page.offset)
+def build_connection(items: list[T], *, positions: list[After], total: int, has_more: bool,
+                     page: Page) -> Connection[T]:
+    return Connection(nodes=items, total_count=total, positions=positions, has_more=has_more, after=page.after)
 
 
 @strawberry.enum(description="What kind of client opened a session.")

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import transaction
 from app.models import Account, App, Grant
+from app.models.base import detached_from_row
 from app.services.errors import Invalid, NotFound
+from app.services.paging import After, KeysetList, ListPage
 from app.services.permissions import Catalog, join_scopes, split_scopes
 from app.services.tokens import digest
 
@@ -148,26 +150,26 @@ async def rotate_client_secret(db: AsyncSession, *, owner: Account, app_id: uuid
     return RegisteredApp(app=app, client_secret=secret)
 
 
+_apps: Table = App.__table__  # type: ignore[attr-defined]
+_REGISTERED_LIST = KeysetList.build(
+    [_apps], where=[_apps.c.owner_id == bindparam("owner_id")], sort=_apps.c.created_at, id_column=_apps.c.id,
+    id_ascending=False,
+)
+
+
 async def list_registered_apps(
-    db: AsyncSession, *, owner: Account, limit: int, offset: int
-) -> tuple[list[App], int]:
-    """One page of the apps this developer registered, newest first, and how many there are (one statement)."""
-    total = func.count().over().label("total")
-    rows = (
-        await db.execute(
-            select(App, total)
-            .where(App.owner_id == owner.id)
-            .order_by(App.created_at.desc(), App.id.desc())  # type: ignore[attr-defined]
-            .limit(limit)
-            .offset(offset)
-        )
-    ).all()
-    if rows:
-        return [row[0] for row in rows], int(rows[0][1])
-    if offset == 0 and limit > 0:  # an empty first page means none at all; a page of 0 rows means nothing
-        return [], 0
-    count = await db.scalar(select(func.count()).select_from(App).where(App.owner_id == owner.id))
-    return [], int(count or 0)
+    db: AsyncSession, *, owner: Account, limit: int, after: After | None = None
+) -> ListPage[App]:
+    """One page of the apps this developer registered, newest first, with how many there are (one statement)."""
+    page = await _REGISTERED_LIST.read(db, {"owner_id": owner.id}, limit=limit, after=after)
+    apps = [detached_from_row(App, {column.name: row._mapping[column.name] for column in _apps.c})
+            for row in page.rows]
+    return ListPage(apps, page.total, page.has_more)
+
+
+def position_of(app: App) -> After:
+    """Where the page after ``app`` starts."""
+    return After(key=app.created_at, id=app.id)
 
 
 class AppRow(Protocol):

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import ColumnElement, Integer, Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +23,7 @@ from app.db import transaction
 from app.models import Account, App, AuthorizationRequest, Grant, utcnow
 from app.services.errors import Invalid, NotFound
 from app.services.oauth_tokens import add_authorization_code
+from app.services.paging import After, KeysetList, ListPage
 from app.services.permissions import join_scopes, split_scopes
 from app.settings import Settings
 
@@ -61,25 +62,23 @@ class GrantRow(Protocol):
 # Built once, not per call: building a statement costs more than the database spends running these. Core, not ORM:
 # a page is read once and thrown away, and plain rows cost a fraction of ORM objects to build.
 _grants: Table = Grant.__table__  # type: ignore[attr-defined]
-_CONNECTED_PAGE = (
-    select(*(_grants.c[name] for name in GrantRow.__annotations__), func.count().over().label("total"))
-    .where(_grants.c.account_id == bindparam("account_id"), _grants.c.revoked_at.is_(None))
-    .order_by(func.coalesce(_grants.c.last_used_at, _grants.c.authorized_at).desc(), _grants.c.id)
-    .limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+_CONNECTED_LIST = KeysetList.build(
+    [_grants.c[name] for name in GrantRow.__annotations__],
+    where=[_grants.c.account_id == bindparam("account_id"), _grants.c.revoked_at.is_(None)],
+    sort=func.coalesce(_grants.c.last_used_at, _grants.c.authorized_at), id_column=_grants.c.id, id_ascending=True,
 )
 
 
 async def list_connected_apps(
-    db: AsyncSession, *, account: Account, limit: int, offset: int
-) -> tuple[list[GrantRow], int]:
-    """One page of active grants, most recently used first, and how many there are in all (one statement)."""
-    rows = (await db.execute(_CONNECTED_PAGE, {"account_id": account.id, "limit": limit, "offset": offset})).all()
-    if rows:
-        return list(rows), int(rows[0].total)  # type: ignore[arg-type]
-    if offset == 0 and limit > 0:  # an empty first page means none at all; a page of 0 rows means nothing
-        return [], 0
-    count = await db.scalar(select(func.count()).select_from(Grant).where(*_active_grants(account)))
-    return [], int(count or 0)
+    db: AsyncSession, *, account: Account, limit: int, after: After | None = None
+) -> ListPage[GrantRow]:
+    """One page of active grants, most recently used first, with how many there are in all (one statement)."""
+    return await _CONNECTED_LIST.read(db, {"account_id": account.id}, limit=limit, after=after)  # type: ignore[return-value]
+
+
+def position_of(grant: GrantRow) -> After:
+    """Where the page after ``grant`` starts."""
+    return After(key=grant.last_used_at or grant.authorized_at, id=grant.id)
 
 
 async def get_connected_app(db: AsyncSession, *, account: Account, grant_id: uuid.UUID) -> Grant:

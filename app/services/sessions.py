@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Integer, Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.engine import Engine
 
@@ -24,6 +24,7 @@ from app.models.base import detached_from_row
 from app.services.accounts import check_credentials, username_key
 from app.services.devices import describe_location, describe_user_agent
 from app.services.errors import NotFound
+from app.services.paging import After, KeysetList, ListPage
 from app.services.passwords import in_password_thread
 from app.services.ratelimit import LoginLimiter
 from app.services.text import clipped
@@ -103,12 +104,10 @@ _TOUCH = (
 )
 # Core, not ORM: a page is read once and thrown away, and plain rows cost a fraction of ORM objects to build
 # (identity map, instance state) on the settings page, the service's most frequent request.
-_LIVE_PAGE = (
-    select(*(_sessions.c[name] for name in SessionRow.__annotations__), func.count().over().label("total"))
-    .where(_sessions.c.account_id == bindparam("account_id"), _ACTIVE)
-    .order_by(_sessions.c.last_active_at.desc(), _sessions.c.id.desc())
-    .limit(bindparam("limit", type_=Integer))
-    .offset(bindparam("offset", type_=Integer))
+_LIVE_LIST = KeysetList.build(
+    [_sessions.c[name] for name in SessionRow.__annotations__],
+    where=[_sessions.c.account_id == bindparam("account_id"), _ACTIVE],
+    sort=_sessions.c.last_active_at, id_column=_sessions.c.id, id_ascending=False,
 )
 _LOG_OUT_OTHERS = (
     update(_sessions)
@@ -249,20 +248,16 @@ async def authenticate_token(db: AsyncSession, *, token: str, policy: SessionPol
 
 
 async def list_sessions(
-    db: AsyncSession, *, account: Account, policy: SessionPolicy, limit: int, offset: int
-) -> tuple[list[SessionRow], int]:
-    """One page of live sessions, newest activity first, and how many there are in all (one statement)."""
-    window = _window(policy, utcnow())
-    rows = (await db.execute(
-        _LIVE_PAGE, {"account_id": account.id, "limit": limit, "offset": offset, **window})).all()
-    if rows:
-        return list(rows), int(rows[0].total)  # type: ignore[arg-type]
-    if offset == 0 and limit > 0:  # an empty first page means none at all; a page of 0 rows means nothing
-        return [], 0
-    count = await db.scalar(select(func.count()).select_from(LoginSession).where(
-        LoginSession.account_id == account.id, _ACTIVE  # type: ignore[arg-type]
-    ), window)
-    return [], int(count or 0)
+    db: AsyncSession, *, account: Account, policy: SessionPolicy, limit: int, after: After | None = None
+) -> ListPage[SessionRow]:
+    """One page of live sessions, newest activity first, with how many there are in all (one statement)."""
+    return await _LIVE_LIST.read(  # type: ignore[return-value]
+        db, {"account_id": account.id, **_window(policy, utcnow())}, limit=limit, after=after)
+
+
+def position_of(session: SessionRow) -> After:
+    """Where the page after ``session`` starts."""
+    return After(key=session.last_active_at, id=session.id)
 
 
 async def get_session(

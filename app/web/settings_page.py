@@ -130,10 +130,12 @@ async def settings_page(request: Request) -> Response:
         return RedirectResponse("/login?next=/settings", status_code=303)
     db = request_db(request)
     state = app_state(request)
-    grants, apps_total = await grant_service.list_connected_apps(db, account=login.account, limit=PAGE_SIZE, offset=0)
+    listed_apps = await grant_service.list_connected_apps(db, account=login.account, limit=PAGE_SIZE)
+    grants, apps_total = listed_apps.rows, listed_apps.total
     apps = await app_service.get_apps_by_ids(db, ids=[grant.app_id for grant in grants])
-    sessions, sessions_total = await session_service.list_sessions(
-        db, account=login.account, policy=state.session_policy, limit=PAGE_SIZE, offset=0)
+    listed_sessions = await session_service.list_sessions(db, account=login.account, policy=state.session_policy,
+                                                          limit=PAGE_SIZE)
+    sessions, sessions_total = listed_sessions.rows, listed_sessions.total
     others = [_session(s, current_id=login.session.id) for s in sessions if s.id != login.session.id]
     context = {
         "viewer": login.account,

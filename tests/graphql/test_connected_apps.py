@@ -7,8 +7,8 @@ from starlette.applications import Starlette
 
 from tests.factories import graphql_data
 from tests.oauth.helpers import (
-    REDIRECT_URI, Person, authorize_params, exchange, location_base, pkce_pair, query_of, refresh, register, sign_in,
-    start,
+    REDIRECT_URI, Person, authorize_params, call_me, exchange, location_base, pkce_pair, query_of, refresh, register,
+    sign_in, start, tokens_for,
 )
 
 CONNECTED = """{ viewer { connectedApps { totalCount nodes {
@@ -167,3 +167,20 @@ async def test_node_finds_apps_i_use_or_registered_but_not_others(client: httpx.
     assert await graphql_data(client, query, {"id": app_id}, token=bob.token) == {"node": {"name": "Bob's App"}}
     carol = await sign_in(app, "carol")
     assert await graphql_data(client, query, {"id": app_id}, token=carol.token) == {"node": None}
+
+
+async def test_an_app_used_between_two_pages_is_not_listed_twice(client: httpx.AsyncClient, app: Starlette) -> None:
+    # The list is ordered by last use, so it reorders while somebody pages through it; with offset cursors the
+    # second page repeated the last app of the first.
+    person = await sign_in(app)
+    tokens = [await tokens_for(client, person, await register(app, name=f"App {i}")) for i in range(3)]
+    query = """query($after: String) { viewer { connectedApps(first: 2, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } nodes { app { name } } } } }"""
+    first = (await graphql_data(client, query, token=person.token))["viewer"]["connectedApps"]
+    assert [node["app"]["name"] for node in first["nodes"]] == ["App 2", "App 1"]
+    assert (await call_me(client, tokens[0].access_token)).status_code == 200  # App 0 is used: now it is first
+    second = (await graphql_data(client, query, {"after": first["pageInfo"]["endCursor"]},
+                                 token=person.token))["viewer"]["connectedApps"]
+    assert second["nodes"] == [] and second["pageInfo"]["hasNextPage"] is False and second["totalCount"] == 3
+    again = (await graphql_data(client, query, token=person.token))["viewer"]["connectedApps"]
+    assert [node["app"]["name"] for node in again["nodes"]] == ["App 0", "App 2"]

@@ -211,3 +211,24 @@ async def test_the_login_payloads_account_is_seen_from_the_new_session(client: h
         current = [node for node in login_payload["account"]["sessions"]["nodes"] if node["isCurrent"]]
         assert current == [{"id": login_payload["session"]["id"], "isCurrent": True}], data
         assert login_payload["account"]["username"] == "alice"
+
+
+async def test_a_session_ended_between_two_pages_shifts_nothing(client: httpx.AsyncClient, app: Starlette) -> None:
+    # Cursors name an item, not a position: with offsets, ending a session on page one made page two skip one.
+    await make_account(app)
+    tokens = [await _sign_in_from(app, "8.8.8.8", WINDOWS_CHROME_UA) for _ in range(5)]
+    query = """query($after: String) { viewer { sessions(first: 2, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } nodes { id } } } }"""
+    everyone = [node["id"] for node in (await graphql_data(client, SESSIONS, token=tokens[0]))["viewer"]["sessions"]["nodes"]]
+    first = (await graphql_data(client, query, token=tokens[0]))["viewer"]["sessions"]
+    assert [node["id"] for node in first["nodes"]] == everyone[:2]
+    ended = await graphql_data(client, LOGOUT_SESSION, {"id": everyone[1]}, token=tokens[0])
+    assert ended["logoutSession"]["userErrors"] == []
+    second = (await graphql_data(client, query, {"after": first["pageInfo"]["endCursor"]},
+                                 token=tokens[0]))["viewer"]["sessions"]
+    assert [node["id"] for node in second["nodes"]] == everyone[2:4]
+    assert (second["totalCount"], second["pageInfo"]["hasNextPage"]) == (4, True)
+    last = (await graphql_data(client, query, {"after": second["pageInfo"]["endCursor"]},
+                               token=tokens[0]))["viewer"]["sessions"]
+    assert [node["id"] for node in last["nodes"]] == everyone[4:]
+    assert last["pageInfo"]["hasNextPage"] is False

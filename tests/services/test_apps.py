@@ -9,7 +9,9 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from app.models import App
-from app.services.apps import get_apps_by_ids, list_registered_apps, register_app, rotate_client_secret
+from app.services.apps import (
+    get_apps_by_ids, list_registered_apps, position_of, register_app, rotate_client_secret,
+)
 from app.services.errors import Invalid, NotFound
 from app.services.tokens import digest
 from tests.factories import make_account
@@ -87,10 +89,12 @@ async def test_list_registered_apps_pages_with_a_total_and_loads_by_ids(app: Sta
     ids = [(await _register(app, owner=owner, name=f"App {i}")).app.id for i in range(3)]
     await _register(app, name="Not mine")
     async with app.state.consentry.database.async_sessions() as db:
-        page, total = await list_registered_apps(db, owner=owner, limit=2, offset=0)
-        assert total == 3 and len(page) == 2
-        rest, total = await list_registered_apps(db, owner=owner, limit=2, offset=2)
-        assert total == 3 and len(rest) == 1
-        assert await list_registered_apps(db, owner=owner, limit=2, offset=10) == ([], 3)
+        first = await list_registered_apps(db, owner=owner, limit=2)
+        assert (first.total, len(first.rows), first.has_more) == (3, 2, True)
+        rest = await list_registered_apps(db, owner=owner, limit=2, after=position_of(first.rows[-1]))
+        assert (rest.total, len(rest.rows), rest.has_more) == (3, 1, False)
+        assert {app.id for app in [*first.rows, *rest.rows]} == set(ids)
+        end = await list_registered_apps(db, owner=owner, limit=2, after=position_of(rest.rows[-1]))
+        assert (end.rows, end.total, end.has_more) == ([], 3, False)
         loaded = await get_apps_by_ids(db, ids=[*ids, ids[0]])
     assert set(loaded) == set(ids)

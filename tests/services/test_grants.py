@@ -19,6 +19,7 @@ from app.services.grants import (
     create_authorization_request,
     get_connected_app,
     list_connected_apps,
+    position_of,
 )
 from app.services.revocation import revoke_access
 from app.services.sessions import authenticate_token
@@ -70,10 +71,12 @@ async def test_list_connected_apps_most_recently_used_first_with_total(app: Star
             last_used_at=utcnow() + timedelta(minutes=5)))
         await db.commit()
         await revoke_access(db, account=person.account, app_id=apps[1].app.id)
-        grants, total = await list_connected_apps(db, account=person.account, limit=10, offset=0)
-        assert total == 2
+        listed = await list_connected_apps(db, account=person.account, limit=10)
+        grants = listed.rows
+        assert (listed.total, listed.has_more) == (2, False)
         assert [g.app_id for g in grants] == [apps[0].app.id, apps[2].app.id]
-        assert await list_connected_apps(db, account=person.account, limit=10, offset=5) == ([], 2)
+        after_first = await list_connected_apps(db, account=person.account, limit=10, after=position_of(grants[0]))
+        assert ([g.app_id for g in after_first.rows], after_first.total) == ([apps[2].app.id], 2)
         assert (await get_connected_app(db, account=person.account, grant_id=grants[0].id)).id == grants[0].id
         bob = await sign_in(app, "bob")
         with pytest.raises(NotFound):
