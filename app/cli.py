@@ -1,4 +1,5 @@
-"""``python -m app <command>``: serve, migrate, seed-demo, create-user, register-app, export-schema."""
+"""``python -m app <command>``: serve, migrate, seed-demo, create-user, register-app, purge-expired,
+export-schema."""
 
 from __future__ import annotations
 
@@ -89,6 +90,28 @@ def _register_app(args: argparse.Namespace, settings: Settings) -> int:
     return _run_with_session(settings, work)
 
 
+def _purge_expired(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import timedelta
+
+    from app.services.purge import purge_expired
+    from app.services.sessions import SessionPolicy
+
+    if args.keep_days < 0:
+        print("error: --keep-days cannot be negative", file=sys.stderr)
+        return 1
+    policy = SessionPolicy(idle_timeout=settings.session_idle_timeout,
+                           absolute_lifetime=settings.session_absolute_lifetime)
+
+    async def work(db: Any) -> int:
+        purged = await purge_expired(db, policy=policy, keep=timedelta(days=args.keep_days))
+        print(f"Deleted {purged.login_sessions} ended sessions, {purged.oauth_tokens} dead tokens, "
+              f"{purged.authorization_codes} expired codes and {purged.authorization_requests} expired "
+              f"authorization requests (ended more than {args.keep_days} days ago).")
+        return 0
+
+    return _run_with_session(settings, work)
+
+
 def _export_schema(_args: argparse.Namespace, _settings: Settings) -> int:
     from app.graphql.endpoint import export_schema
 
@@ -130,6 +153,12 @@ def _parser() -> argparse.ArgumentParser:
     app.add_argument("--developer")
     app.add_argument("--public", action="store_true", help="a public client (no secret, PKCE only)")
     app.set_defaults(run=_register_app)
+
+    purge = commands.add_parser("purge-expired", help="delete ended sessions, dead tokens, expired codes and "
+                                                      "authorization requests (run it daily, e.g. from cron)")
+    purge.add_argument("--keep-days", type=int, default=30,
+                       help="keep what ended fewer days ago (replays of codes and refresh tokens are still caught)")
+    purge.set_defaults(run=_purge_expired)
 
     commands.add_parser("export-schema", help="print the GraphQL SDL").set_defaults(run=_export_schema)
     return parser

@@ -1,0 +1,78 @@
+"""Deleting what can never be used again: ended sessions, dead tokens, expired codes and authorization requests.
+
+Nothing here is needed once it is over: an ended session is refused on its next request, and a token, code or
+pending consent past its expiry is refused too. What is kept for ``keep`` after it ended still does its last job
+in that time: a code or rotated refresh token presented again is recognised as a replay and revokes what it led to
+(RFC 6749 §4.1.2, RFC 9700 §4.14). Grants stay: one row per account and app, which a new authorization reuses.
+
+Rows are found in batches walking the primary key, so every row is looked at once however large the table, and
+each batch is deleted in a short transaction of its own: writers (sign-ins, token requests) never wait behind one
+long DELETE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, Uuid, bindparam, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import AuthorizationCode, AuthorizationRequest, LoginSession, OAuthToken, utcnow
+from app.services.sessions import SessionPolicy
+
+DEFAULT_KEEP = timedelta(days=30)
+BATCH_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class Purged:
+    authorization_requests: int
+    authorization_codes: int
+    oauth_tokens: int
+    login_sessions: int
+
+
+def _table(model: type[Any]) -> Table:
+    return model.__table__  # type: ignore[no-any-return]
+
+
+async def _purge(db: AsyncSession, table: Table, dead: ColumnElement[bool], batch_size: int) -> int:
+    ids = table.c.id
+    find = (select(ids).where(dead, ids > bindparam("last", type_=Uuid())).order_by(ids)
+            .limit(batch_size))
+    first = select(ids).where(dead).order_by(ids).limit(batch_size)
+    deleted, last = 0, None
+    while True:
+        batch = list((await db.execute(first if last is None else find, {} if last is None else {"last": last}))
+                     .scalars())
+        if not batch:
+            return deleted
+        await db.execute(delete(table).where(ids.in_(batch)))
+        await db.commit()
+        deleted += len(batch)
+        last = batch[-1]
+
+
+async def purge_expired(db: AsyncSession, *, policy: SessionPolicy, keep: timedelta = DEFAULT_KEEP,
+                        batch_size: int = BATCH_SIZE, now: datetime | None = None) -> Purged:
+    """Delete what ended more than ``keep`` ago, table by table; returns how many rows of each went."""
+    cutoff = (now or utcnow()) - keep
+    requests, codes, tokens, sessions = (_table(model) for model in (
+        AuthorizationRequest, AuthorizationCode, OAuthToken, LoginSession))
+    return Purged(
+        authorization_requests=await _purge(db, requests, requests.c.expires_at < cutoff, batch_size),
+        authorization_codes=await _purge(db, codes, codes.c.expires_at < cutoff, batch_size),
+        oauth_tokens=await _purge(db, tokens, or_(
+            tokens.c.revoked_at < cutoff,
+            (tokens.c.access_expires_at < cutoff)
+            & or_(tokens.c.refresh_expires_at.is_(None), tokens.c.refresh_expires_at < cutoff),
+        ), batch_size),
+        # Pending consents of a deleted session go with it (ON DELETE CASCADE).
+        login_sessions=await _purge(db, sessions, or_(
+            sessions.c.revoked_at < cutoff,
+            sessions.c.last_active_at < cutoff - policy.idle_timeout,
+            sessions.c.signed_in_at < cutoff - policy.absolute_lifetime,
+        ), batch_size),
+    )
