@@ -30,26 +30,37 @@ GRAPHIQL_ASSETS = "/graphiql-assets"
 
 
 def _holds_unrepresentable_text(value: object) -> bool:
-    if isinstance(value, str):
-        return is_unrepresentable(value)
-    if isinstance(value, dict):
-        return any(_holds_unrepresentable_text(key) or _holds_unrepresentable_text(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_unrepresentable_text(item) for item in value)
+    """Whether any string in a decoded JSON value is one no database takes. A loop, not recursion: json.loads
+    takes documents nested deeper than Python's recursion limit."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if is_unrepresentable(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
 
 
 class ConsentryGraphQL(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
-        """A JSON object (a list goes on to the batching refusal), and no text a database cannot store: a bare
-        value was a 500 inside Strawberry, and a NUL or an unpaired surrogate one in the resolver that stored it."""
-        body = json.loads(data)
+        """A JSON object in UTF-8 (a list goes on to the batching refusal), holding no text a database cannot
+        store. Each refusal is a 400: a bare value, bytes that are not UTF-8, and nesting too deep to decode were
+        500s, and a NUL or an unpaired surrogate one in the resolver that stored it."""
+        try:
+            # UTF-8 only (RFC 8259 §8.1): json.loads would also take UTF-16 and UTF-32, and surrogates encoded in
+            # the bytes; the strict decode refuses both, leaving a \u escape the only way such text gets in.
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            body = json.loads(text)
+        except (UnicodeDecodeError, RecursionError) as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
         if not isinstance(body, (dict, list)):
             raise HTTPException(400, "The request body must be a JSON object with a `query`.")
-        raw = data.encode() if isinstance(data, str) else data
-        # Such text only gets in as a \u escape or as surrogate bytes (json.loads lets them pass): a request with
-        # neither, which is nearly every one, is not walked.
-        if (b"\\u" in raw or b"\xed" in raw) and _holds_unrepresentable_text(body):
+        if "\\u" in text and _holds_unrepresentable_text(body):  # nearly every request has no escape: not walked
             raise HTTPException(400, UNREPRESENTABLE_TEXT)
         return body
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from graphql import GraphQLError
 
@@ -32,11 +32,12 @@ def _decode_cursor(cursor: str) -> After:
         if not raw.startswith(_PREFIX):
             raise ValueError(raw)
         key, _, ident = raw[len(_PREFIX):].partition("|")
-        position = After(key=datetime.fromisoformat(key), id=uuid.UUID(hex=ident))
-        if position.key.tzinfo is None:
+        moment = datetime.fromisoformat(key)
+        if moment.tzinfo is None:
             raise ValueError(raw)
-        return position
-    except (ValueError, UnicodeDecodeError) as exc:
+        # In UTC here, as the database is asked: a forged 0001-01-01T00:00+14:00 has no UTC value (OverflowError).
+        return After(key=moment.astimezone(UTC), id=uuid.UUID(hex=ident))
+    except (ValueError, UnicodeDecodeError, OverflowError) as exc:
         raise GraphQLError("`after` is not a cursor from this connection.",
                            extensions={"code": "BAD_USER_INPUT"}) from exc
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
-    BREAK,
     ASTValidationRule,
     DirectiveNode,
     DocumentNode,
@@ -25,6 +24,7 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
+    NameNode,
     StringValueNode,
     ValidationContext,
     ValidationRule,
@@ -127,28 +127,30 @@ def security_profile(settings: Settings) -> SecurityProfile:
     return PRODUCTION if settings.is_production else DEVELOPMENT
 
 
-def _spreads_unknown_fragment(document: DocumentNode) -> bool:
-    """Whether a spread names a fragment the document does not define. Strawberry's depth and alias rules look every
-    spread up by name and raise KeyError on such a document; the spec's own validation, which runs next, answers
-    it with "Unknown fragment" instead."""
+def _known_spreads_only(document: DocumentNode) -> DocumentNode:
+    """The document with each spread of a fragment it does not define replaced by ``__typename`` (itself when
+    there is none). Strawberry's depth and alias rules look every spread up by name and raise KeyError on an
+    unknown one; the limits are checked on the rest, and the spec's validation, which runs next, answers "Unknown
+    fragment". A field, not nothing, takes the spread's place: an emptied selection broke the depth rule."""
     defined = {definition.name.value for definition in document.definitions
                if isinstance(definition, FragmentDefinitionNode)}
-    finder = _UnknownSpreadFinder(defined)
-    visit(document, finder)
-    return finder.found
+    dropper = _UnknownSpreadDropper(defined)
+    edited: DocumentNode = visit(document, dropper)
+    return edited if dropper.dropped else document
 
 
-class _UnknownSpreadFinder(Visitor):
+class _UnknownSpreadDropper(Visitor):
     def __init__(self, defined: set[str]) -> None:
         super().__init__()
         self.defined = defined
-        self.found = False
+        self.dropped = False
 
     def enter_fragment_spread(self, node: FragmentSpreadNode, *_args: Any) -> object:
         if node.name.value in self.defined:
             return None
-        self.found = True
-        return BREAK
+        self.dropped = True
+        return FieldNode(name=NameNode(value="__typename"), alias=None, arguments=(), directives=(),
+                         selection_set=None, loc=node.loc)
 
 _cost_checks: DocumentMemo[list[GraphQLError]] = DocumentMemo()
 
@@ -158,8 +160,8 @@ def refuse_costly(schema: GraphQLSchema, document: DocumentNode) -> None:
     that one error: ten unknown ``@aa`` directives give one error, not ten, and the spec's rules never walk an
     abusive document. The walk runs once per document: the parser cache hands back the same document object for a
     repeated query, so the settings page pays one lookup instead of a walk per request (bounded like that cache)."""
-    errors = _cost_checks.get(document, schema, lambda: [] if _spreads_unknown_fragment(document) else validate(
-        schema, document, _COST_RULES, hide_suggestions=True))
+    errors = _cost_checks.get(document, schema, lambda: validate(schema, _known_spreads_only(document), _COST_RULES,
+                                                                 hide_suggestions=True))
     if errors:
         raise errors[0]
 

@@ -75,12 +75,17 @@ async def login_submit(request: Request) -> Response:
 async def _end_replaced_session(request: Request) -> None:
     """End the session the browser's cookie named before this sign-in (a second tab that signed in too): the cookie
     now names the new one, and the old one would stay live with nobody able to use or see it as this browser."""
-    replaced = await current_login(request) if session_cookie(request) else None
+    cookie = session_cookie(request)  # the cookie's session, not current_login's (a bearer header comes first)
+    if cookie is None:
+        return
+    state = app_state(request)
+    replaced = await session_service.authenticate_token(request_db(request), token=cookie,
+                                                        policy=state.session_policy)
     if replaced is None:
         return
     try:
         await session_service.logout_session(request_db(request), account=replaced.account,
-                                             session_id=replaced.session.id, policy=app_state(request).session_policy)
+                                             session_id=replaced.session.id, policy=state.session_policy)
     except NotFound:
         pass  # ended meanwhile
 

@@ -168,8 +168,12 @@ async def test_forged_cursors_are_bad_user_input(client: httpx.AsyncClient, app:
 
     await make_account(app)
     token = await login(client)
-    for forged in ("not-a-cursor", base64.urlsafe_b64encode(b"cursor:99999999999999999999999").decode(),
-                   base64.urlsafe_b64encode(b"cursor:-5").decode()):
+    some_id = "0" * 32
+    for forged in ("not-a-cursor", base64.urlsafe_b64encode(b"cursor:5").decode(),  # an offset cursor of before
+                   base64.urlsafe_b64encode(f"after:2026-01-01T00:00:00|{some_id}".encode()).decode(),  # no zone
+                   # a time with no UTC value: 0001-01-01 at +14:00 is before year 1 in UTC
+                   base64.urlsafe_b64encode(f"after:0001-01-01T00:00:00+14:00|{some_id}".encode()).decode(),
+                   base64.urlsafe_b64encode(b"after:2026-01-01T00:00:00+00:00|not-a-uuid").decode()):
         body = await graphql(client, "query($after: String) { viewer { sessions(after: $after) { totalCount } } }",
                              {"after": forged}, token=token)
         assert body["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}, body

@@ -154,6 +154,32 @@ async def test_i39_an_unknown_fragment_is_a_validation_error_not_a_leaked_except
                                               "locations": [{"line": 1, "column": 15}]}]}
 
 
+async def test_i39_an_unknown_fragment_does_not_switch_the_cost_limits_off(production_client: httpx.AsyncClient) -> None:
+    aliases = " ".join(f"a{i}: __typename" for i in range(100))
+    _, body = await _post(production_client, {"query": "{ " + aliases + " viewer { ...Nope } }"})
+    assert len(body["errors"]) == 1 and body["errors"][0]["message"] == "100 aliases found. Allowed: 15", body
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"query": "{ __typename }", "x": "\xff"}',  # not UTF-8
+    '{"query": "{ __typename }", "variables": {"p": "\\u0000"}}'.encode("utf-16"),  # UTF-16 hid the NUL
+    b'{"query": "{ __typename }", "variables": {"p": "\xed\xa0\x80"}}',  # a surrogate encoded in the bytes
+    b"[" * 100_000 + b"]" * 100_000,  # deeper than json.loads can go
+])
+async def test_i41_bodies_json_loads_cannot_or_should_not_take_are_400(client: httpx.AsyncClient,
+                                                                       payload: bytes) -> None:
+    response = await client.post("/graphql", content=payload, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.text == "Unable to parse request body as JSON"
+
+
+async def test_i41_deep_json_with_escapes_is_walked_without_recursion(client: httpx.AsyncClient) -> None:
+    extensions = "[" * 900 + '"\\u0041"' + "]" * 900
+    body = '{"query": "{ __typename }", "extensions": {"a": ' + extensions + "}}"
+    response = await client.post("/graphql", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 200 and response.json() == {"data": {"__typename": "Query"}}, response.text
+
+
 @pytest.mark.parametrize("payload", ['"x"', "123", "null", "true"])
 async def test_i41_a_body_that_is_not_a_json_object_is_a_400(production_client: httpx.AsyncClient,
                                                               client: httpx.AsyncClient, payload: str) -> None:

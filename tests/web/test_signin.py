@@ -6,7 +6,7 @@ import httpx
 from starlette.applications import Starlette
 
 from tests.conftest import client_for
-from tests.factories import PASSWORD, graphql, graphql_data, make_account
+from tests.factories import LOGIN, PASSWORD, graphql, graphql_data, make_account
 
 SAME_ORIGIN = {"origin": "http://testserver", "sec-fetch-site": "same-origin"}
 
@@ -59,6 +59,20 @@ async def test_h31_signing_in_again_in_the_same_browser_ends_the_session_the_coo
         assert "errors" in await graphql(http, "{ viewer { id } }", token=first)
         data = await graphql_data(http, "{ viewer { sessions { totalCount } } }", token=second)
     assert data == {"viewer": {"sessions": {"totalCount": 1}}}
+
+
+async def test_h31_signing_in_with_a_cookie_and_a_bearer_header_ends_the_cookies_session(app: Starlette) -> None:
+    await make_account(app)
+    async with client_for(app) as script:
+        bearer = (await graphql_data(script, LOGIN, {"username": "alice", "password": PASSWORD}))["login"]["token"]
+    async with client_for(app) as http:
+        cookie = (await _form_login(http)).cookies["consentry_session"]
+        response = await http.post("/login", data={"username": "alice", "password": PASSWORD},
+                                   headers={**SAME_ORIGIN, "authorization": f"Bearer {bearer}"})
+        assert response.status_code == 303
+        http.cookies.clear()
+        assert "errors" in await graphql(http, "{ viewer { id } }", token=cookie)
+        assert "errors" not in await graphql(http, "{ viewer { id } }", token=bearer)
 
 
 async def test_login_refuses_offsite_next_urls(app: Starlette) -> None:
