@@ -17,14 +17,21 @@ from app.settings import ConfigurationError, Settings, load_settings
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from app.logs import configure_logging
     from app.migrate import upgrade_to_head
-
     from app.services.permissions import load_catalog
 
     load_catalog(settings.permission_catalog_path)  # a bad catalogue path: one line now, not a traceback per worker
     upgrade_to_head(settings.database_url)
+    # X-Forwarded-For is believed only from these addresses (uvicorn's default is 127.0.0.1 alone): a proxy in
+    # another container or host must be named, or every session shows the proxy's address and one per-IP sign-in
+    # limit covers everybody.
+    # The parent process logs too (startup, workers that die and are replaced): as JSON lines, like the workers,
+    # instead of uvicorn's plain text (log_config=None keeps uvicorn from installing its own).
+    configure_logging(settings.log_level)
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                proxy_headers=args.proxy_headers, log_level="info")
+                proxy_headers=args.proxy_headers, forwarded_allow_ips=args.forwarded_allow_ips, log_level="info",
+                log_config=None)
     return 0
 
 
@@ -39,7 +46,7 @@ def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
 def _run_with_session(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
     from app.db import with_session  # here, not at the top: ``--help`` and ``export-schema`` need no database
 
-    return asyncio.run(with_session(settings.database_url, work))
+    return asyncio.run(with_session(settings.database_url, work, timeout_seconds=settings.database_timeout_seconds))
 
 
 def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -128,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--proxy-headers", action="store_true", help="trust X-Forwarded-For from the proxy")
+    serve.add_argument("--forwarded-allow-ips", default=os.environ.get("CONSENTRY_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+                       help="the proxy's addresses or networks, comma-separated (default 127.0.0.1; "
+                            "CONSENTRY_FORWARDED_ALLOW_IPS)")
     serve.set_defaults(run=_serve)
 
     commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(run=_migrate)

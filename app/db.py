@@ -208,10 +208,11 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
     )
 
 
-async def with_session(database_url: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+async def with_session(database_url: str, work: Callable[[AsyncSession], Awaitable[T]], *,
+                       timeout_seconds: float = 10) -> T:
     """Open the database, run ``work`` on one session, and close every connection: for the CLI's one-off commands
     (a server keeps its engines for its lifetime instead)."""
-    database = create_database(database_url)
+    database = create_database(database_url, timeout_seconds=timeout_seconds)
     try:
         async with database.async_sessions() as db:
             return await work(db)

@@ -116,6 +116,18 @@ def configure_logging(level: str = "INFO") -> None:
     access.handlers = []
     access.propagate = False
     access.disabled = True
+    migration = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(existing, _AlembicSetupNoise) for existing in migration.filters):
+        migration.addFilter(_AlembicSetupNoise())
+
+
+class _AlembicSetupNoise(logging.Filter):
+    """Alembic announces its dialect ("Context impl PostgresqlImpl.", "Will assume transactional DDL.") every time
+    it reads the schema's revision, which ``/readyz`` does on every probe; what it ran ("Running upgrade …") stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.msg if isinstance(record.msg, str) else ""
+        return not (message.startswith("Context impl") or message.startswith("Will assume"))
 
 
 # nginx's "client closed request": the client went away before its request was read, so nobody got an answer.

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
+import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
@@ -17,8 +22,8 @@ from app.models import AuthorizationCode, AuthorizationRequest, LoginSession, OA
 from app.services.global_ids import from_global_id
 from app.services.tokens import digest
 from app.settings import Settings
-from tests.conftest import client_for
-from tests.factories import graphql_data, login
+from tests.conftest import _free_port, _postgres_database, client_for
+from tests.factories import PASSWORD, graphql_data, login
 from tests.oauth.helpers import (
     authorize_params, call_me, pkce_pair, query_of, refresh, register, sign_in, start, tokens_for,
 )
@@ -157,6 +162,82 @@ async def test_purge_expired_deletes_only_what_ended_long_ago(settings: Settings
     again = _run(settings, "purge-expired", "--keep-days", "0")
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("Deleted 1 ended sessions, 1 dead tokens,"), again.stdout
+
+
+def test_serve_believes_x_forwarded_for_only_from_the_proxy_it_is_told_of(settings: Settings) -> None:
+    port = _free_port()
+    env = {**os.environ, "CONSENTRY_DATABASE_URL": settings.database_url, "CONSENTRY_BASE_URL": f"http://127.0.0.1:{port}",
+           "CONSENTRY_NEW_PASSWORD": PASSWORD}
+    subprocess.run([sys.executable, "-m", "app", "create-user", "alice"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)
+    mutation = "mutation($p: String!) { login(input: {username: \"alice\", password: $p}) { session { ipAddress } } }"
+    for allowed, seen in (("192.0.2.1", "127.0.0.1"), ("127.0.0.1", "203.0.113.5")):
+        server = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(port), "--proxy-headers"], cwd=ROOT,
+            env={**env, "CONSENTRY_FORWARDED_ALLOW_IPS": allowed}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            body = _post_when_up(f"http://127.0.0.1:{port}/graphql", {"query": mutation, "variables": {"p": PASSWORD}},
+                                 headers={"x-forwarded-for": "203.0.113.5"})
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        assert body["data"]["login"]["session"]["ipAddress"] == seen, (allowed, body)
+
+
+
+def test_serve_with_workers_logs_json_lines_only_and_probes_add_no_noise(settings: Settings) -> None:
+    port = _free_port()
+    env = {**os.environ, "CONSENTRY_DATABASE_URL": settings.database_url}
+    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", "2"], cwd=ROOT,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                ready = [httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=10) for _ in range(3)]
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert [response.status_code for response in ready] == [200, 200, 200]
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines and all(line.startswith("{") for line in lines), lines  # the parent process's lines too
+    messages = [json.loads(line)["message"] for line in lines]
+    assert any("Uvicorn running on" in message for message in messages)
+    assert not any(message.startswith(("Context impl", "Will assume")) for message in messages), messages
+
+
+def test_instances_that_migrate_at_once_take_turns(backend: str) -> None:
+    # Every `serve` migrates first, so instances started together raced: all but one failed on a table or column
+    # another had just made. SQLite serves one machine; on PostgreSQL an advisory lock orders them.
+    if backend != "postgres":
+        pytest.skip("instances that share a database server")
+    databases = _postgres_database(f"consentry_test_{uuid.uuid4().hex[:10]}")
+    url = next(databases)
+    try:
+        env = {**os.environ, "CONSENTRY_DATABASE_URL": url}
+        runs = [subprocess.Popen([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        results = [run.communicate(timeout=120) + (run.returncode,) for run in runs]
+    finally:
+        next(databases, None)
+    assert all(code == 0 for _, _, code in results), results
+    assert all("newest migration" in out for out, _, _ in results)
+
+def _post_when_up(url: str, payload: dict[str, object], headers: dict[str, str]) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            response = httpx.post(url, json=payload, headers=headers, timeout=10)
+            body: dict[str, Any] = response.json()
+            return body
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 def test_export_schema_prints_the_sdl(settings: Settings) -> None:
     result = _run(settings, "export-schema")

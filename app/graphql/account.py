@@ -34,7 +34,8 @@ class ConnectedApp(Node):
     access_levels: list[str] = strawberry.field(
         description="The access level these permissions amount to, in the words of X's app settings (`Read`, "
                     "`Read and Write`, `Read, Write and Direct Messages`), then add-ons such as `Email address`; "
-                    "empty when the permission catalogue defines no level that covers them.")
+                    "empty when no level of the permission catalogue says it truly (a level is named only when the "
+                    "permissions hold something of it and of each level below it).")
     authorized_at: datetime = strawberry.field(description="When the account last authorized the app.")
     last_used_at: datetime | None = strawberry.field(description="When the app last used its access.")
     # Loaded with the page in one SELECT and set here: a plain field keeps every node off the async path

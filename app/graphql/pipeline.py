@@ -31,7 +31,9 @@ from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.types import ExecutionContext
 
 from app.graphql.performance import parse_cached, validate_cached
+from app.faults import is_database_unavailable
 from app.graphql.security import SecurityProfile, map_errors, refuse_costly
+from app.services.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -137,3 +139,17 @@ class PipelineSchema(Schema):
     def create_extensions_runner(self, execution_context: ExecutionContext,
                                  extensions: list[SchemaExtension]) -> SchemaExtensionsRunner:
         return RequestPipeline(execution_context, self.profile)
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        """Log what went wrong on our side, never what the client sent. Strawberry logs every error with its
+        message and the document: "Variable '$password' has invalid value: …" put a password in the logs, and
+        no pattern can find every way a document spells one. A client's mistake (a syntax, validation or
+        variable error) and a domain error are answered to the client and not logged; a database outage is
+        logged where it becomes a 503 (``security.map_errors``)."""
+        for error in errors:
+            original = error.original_error
+            if original is None or isinstance(original, (GraphQLError, DomainError)) \
+                    or is_database_unavailable(original):
+                continue
+            log.error("a GraphQL field failed", exc_info=(type(original), original, original.__traceback__),
+                      extra={"graphql_path": ".".join(str(part) for part in error.path or ())})

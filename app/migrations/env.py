@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table on the metadata)
 
 config = context.config
+MIGRATION_LOCK_KEY = 0x636F6E73656E7472  # "consentr": any constant no other user of the database picks
 target_metadata = SQLModel.metadata
 
 
@@ -19,6 +20,11 @@ def run_migrations_online() -> None:
         return
     engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Instances that start together (each `serve` migrates first) take turns: the next one finds the schema
+            # at head and does nothing, instead of failing on a table or column the first one just made. Released
+            # with this transaction.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         _run(conn)
     engine.dispose()
 

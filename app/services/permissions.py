@@ -81,18 +81,22 @@ class Catalog:
 
     def _access_levels(self, granted: set[str]) -> tuple[str, ...]:
         """The narrowest level that covers what was granted, then every add-on granted; nothing when no level
-        covers it (a catalogue without levels, or scopes outside all of them)."""
+        says it truly. Levels were whole bundles (OAuth 1.0a) and grants here are scope by scope, so a level is
+        named only when the grant holds something of it and of each level below it: an app that may read and
+        send Direct Messages but not post is not "Read, Write and Direct Messages"."""
         add_ons = [level for level in self.access_levels if level.add_on]
         base = granted - {scope for level in add_ons for scope in level.scopes}
         names = [level.name for level in add_ons if granted & level.scopes]
-        if base:
-            covering = next((level for level in self.access_levels if not level.add_on and base <= level.scopes),
-                            None)
-            if covering is None:
+        if not base:
+            return tuple(names)
+        below: frozenset[str] = frozenset()
+        for level in (level for level in self.access_levels if not level.add_on):
+            if not base & (level.scopes - below):
                 return ()
-            names.insert(0, covering.name)
-        return tuple(names)
-
+            if base <= level.scopes:
+                return (level.name, *names)
+            below = level.scopes
+        return ()
 
 GROUPS_CACHE_SIZE = 1024
 

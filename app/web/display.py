@@ -27,7 +27,7 @@ def _aware(value: datetime) -> datetime:
 
 
 def relative_time(value: datetime | None, now: datetime | None = None) -> str:
-    """``value`` as a person says it: "just now", "5 minutes ago", "yesterday", "3 months ago"."""
+    """``value`` as a person says it: "just now", "5 minutes ago", "1 day ago", "3 months ago"."""
     if value is None:
         return "never"
     now = _aware(now or datetime.now(UTC))
@@ -38,9 +38,8 @@ def relative_time(value: datetime | None, now: datetime | None = None) -> str:
         return "just now"
     for name, size in _UNITS:
         count = seconds // size
+        # "1 day ago", never "yesterday": 30 hours ago is two calendar days back some evenings.
         if count >= 1:
-            if name == "day" and count == 1:
-                return "yesterday"
             return f"{count} {name}{'' if count == 1 else 's'} ago"
     return "just now"
 

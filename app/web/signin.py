@@ -28,9 +28,10 @@ def safe_next(value: str | None) -> str:
 
 
 def _page(request: Request, *, next_url: str, error: str | None = None, username: str = "",
-          status_code: int = 200) -> Response:
+          status_code: int = 200, ended: bool = False) -> Response:
     response = templates.TemplateResponse(
-        request, "login.html", {"next": next_url, "error": error, "username": username, "viewer": None},
+        request, "login.html",
+        {"next": next_url, "error": error, "username": username, "viewer": None, "ended": ended},
         status_code=status_code, headers=PAGE_SECURITY_HEADERS)
     return response
 
@@ -39,7 +40,8 @@ async def login_page(request: Request) -> Response:
     next_url = safe_next(request.query_params.get("next"))
     if await current_login(request):
         return RedirectResponse(next_url, status_code=303)
-    return _page(request, next_url=next_url)
+    # ?ended=1: a page found its session gone when the person acted (settings.js), so what they asked was not done.
+    return _page(request, next_url=next_url, ended=request.query_params.get("ended") == "1")
 
 
 async def login_submit(request: Request) -> Response:

@@ -14,6 +14,7 @@ import pytest
 from starlette.applications import Starlette
 
 from app.logs import JsonFormatter
+from app.services import sessions as session_service
 from tests.conftest import client_for
 from tests.factories import LOGIN, PASSWORD, graphql_data, make_account
 from tests.oauth.helpers import Person, call_me, exchange, introspect, obtain_code, refresh, register, revoke
@@ -84,6 +85,38 @@ async def test_no_secret_appears_in_the_logs_of_a_full_flow(app: Starlette, capt
     leaked = [secret[:6] + "…" for secret in secrets if secret in text]
     assert leaked == [], f"secrets found in the logs: {leaked}"
 
+
+
+async def test_a_password_in_a_document_the_server_refuses_never_reaches_the_logs(
+        app: Starlette, captured_logs: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Strawberry logged every error with its message and the document, and a refusal often quotes what was sent.
+    await make_account(app, "alice")
+    mutation = "mutation($u: String!, $p: String!) { login(input: {username: $u, password: $p}) { token } }"
+    attempts: list[dict[str, Any]] = [
+        {"query": mutation, "variables": {"u": "alice", "p": 20250917314159}},  # not a string: quoted back
+        {"query": mutation, "variables": {"u": "alice", "p": {"pw": "InputSecret-777"}}},
+        {"query": 'mutation { login(input: {username: "alice", password: "Esc\\"apedSecret-222"}) { tokn } }'},
+        {"query": 'mutation { login(input: {username: "alice", password: """BlockSecret-111"""}) { tokn } }'},
+        {"query": 'mutation { login(input: {username: "alice",\n password:\n "MultiLineSecret-333"}) { tokn } }'},
+    ]
+    async with client_for(app) as http:
+        for attempt in attempts:
+            response = await http.post("/graphql", json=attempt)
+            assert response.status_code == 200 and response.json()["errors"], response.text
+
+        # An unexpected failure is still logged, with its traceback, and without the document.
+        async def broken(*_args: Any, **_kwargs: Any) -> None:
+            raise RuntimeError("the thing we need to see")
+
+        monkeypatch.setattr(session_service, "sign_in", broken)
+        await http.post("/graphql", json={"query": mutation, "variables": {"u": "alice", "p": "VariableSecret-444"}})
+    text = captured_logs.getvalue()
+    for secret in ("20250917314159", "InputSecret-777", "apedSecret-222", "BlockSecret-111", "MultiLineSecret-333",
+                   "VariableSecret-444"):
+        assert secret not in text, secret
+    failures = [record for record in _records(captured_logs) if record["message"] == "a GraphQL field failed"]
+    assert len(failures) == 1 and "the thing we need to see" in failures[0]["exception"]
+    assert failures[0]["graphql_path"] == "login"
 
 async def test_every_request_gets_an_id_in_its_log_lines_and_its_response(
     app: Starlette, captured_logs: io.StringIO,

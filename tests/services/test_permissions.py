@@ -14,8 +14,10 @@ from app.services.permissions import load_catalog
 @pytest.mark.parametrize(("scopes", "levels"), [
     ("tweet.read users.read offline.access", ("Read",)),
     ("tweet.read tweet.write", ("Read and Write",)),
-    ("like.write", ("Read and Write",)),
-    ("dm.read", ("Read, Write and Direct Messages",)),
+    ("tweet.read tweet.write dm.read dm.write", ("Read, Write and Direct Messages",)),
+    # Named only when true of each step: Direct Messages without posting is not "Read, Write and …".
+    ("users.read dm.read dm.write users.email", ()),
+    ("like.write", ()),  # writing without reading is not "Read and Write" either
     ("users.read users.email", ("Read", "Email address")),
     ("users.email offline.access", ("Email address",)),
     ("offline.access", ()),

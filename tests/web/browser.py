@@ -163,10 +163,10 @@ class AppCallback:
 
 def register_app(settings: Settings, *, redirect_uri: str, scopes: str, name: str = "Pixelfeed",
                  description: str = "Share photo posts and see how they do.",
-                 developer_name: str = "Pixelfeed Studio") -> RegisteredApp:
+                 developer_name: str = "Pixelfeed Studio", icon_url: str | None = None) -> RegisteredApp:
     """A confidential third-party app, registered as the operator would with ``python -m app register-app``."""
     return with_db(settings, lambda db: apps.register_app(
-        db, owner=None, name=name, description=description, website_url="https://pixelfeed.example", icon_url=None,
+        db, owner=None, name=name, description=description, website_url="https://pixelfeed.example", icon_url=icon_url,
         redirect_uris=[redirect_uri], scopes=scopes.split(), confidential=True, developer_name=developer_name,
         catalog=load_catalog(settings.permission_catalog_path)))
 

@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.conftest import LiveServer
 from tests.oauth.helpers import pkce_pair
 from tests.web.browser import (
-    PHONE, AppCallback, PageErrors, authorize_url, browser, call_me, demo, exchange_code, new_context, register_app,
+    DESKTOP, PHONE, AppCallback, PageErrors, authorize_url, browser, call_me, demo, exchange_code, new_context, register_app,
     sign_in, token_request,
 )
 
@@ -132,3 +132,24 @@ def test_names_without_spaces_at_their_longest_still_fit_a_phone(
     page.goto(f"{demo.url}/settings")
     expect(page.get_by_text("W" * 100)).to_be_visible()
     assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
+
+
+def test_an_icon_that_cannot_load_shows_the_apps_letter_and_the_buttons_go_in_reading_order(
+    browser: Browser, demo: LiveServer, callback: AppCallback
+) -> None:
+    reg = register_app(demo.settings, redirect_uri=callback.redirect_uri, scopes=SCOPE, name="Quietly",
+                       icon_url=f"{demo.url}/static/no-such-icon.png")
+    _verifier, challenge = pkce_pair()
+    for viewport in (PHONE, DESKTOP):
+        page = new_context(browser, viewport=viewport).new_page()
+        _to_consent(page, demo, authorize_url(demo.url, reg, redirect_uri=callback.redirect_uri, scope=SCOPE,
+                                              challenge=challenge))
+        expect(page.locator(".consent-app img")).to_have_count(0)
+        expect(page.locator(".consent-app .app-icon-placeholder")).to_have_text("Q")
+        authorize = page.get_by_role("button", name="Authorize app")
+        cancel = page.get_by_role("button", name="Cancel")
+        above = authorize.bounding_box()["y"] < cancel.bounding_box()["y"]  # type: ignore[index]
+        assert above, "Authorize app comes first, as it is read"
+        authorize.focus()
+        page.keyboard.press("Tab")
+        expect(cancel).to_be_focused()

@@ -104,6 +104,12 @@ def test_log_out_one_session(browser: Browser, demo: LiveServer) -> None:
     page = new_context(browser).new_page()
     sign_in(page, demo.url)
     page.get_by_role("button", name="Log out iPhone, Mobile Safari 17.5 on iOS 17.5").click()
+    dialog = page.get_by_role("dialog")  # asked first, as the other two actions are
+    expect(dialog).to_contain_text("Log out iPhone?")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(_session(page, "iPhone")).to_have_count(1)
+    page.get_by_role("button", name="Log out iPhone, Mobile Safari 17.5 on iOS 17.5").click()
+    dialog.get_by_role("button", name="Log out").click()
     expect(_session(page, "iPhone")).to_have_count(0)
     expect(page.get_by_role("status")).to_have_text("Logged out the session on iPhone.")
     expect(page.locator("[data-count=sessions]")).to_have_text("4")
@@ -153,9 +159,25 @@ def test_an_ended_session_is_sent_to_sign_in_by_its_next_click(browser: Browser,
 
     second.get_by_role("button", name="Revoke access for Buffered").click()
     second.get_by_role("dialog").get_by_role("button", name="Revoke access").click()
-    expect(second).to_have_url(f"{demo.url}/login?next=%2Fsettings")
+    expect(second).to_have_url(f"{demo.url}/login?ended=1&next=%2Fsettings")
+    # The sign-in page says why, and that the revoke was not done.
+    expect(second.get_by_role("status")).to_contain_text("what you just asked for was not done")
     first.reload()
     expect(_app(first, "Buffered")).to_have_count(1)
+
+
+def test_an_action_the_server_never_answers_says_so_and_keeps_the_focus(browser: Browser, demo: LiveServer) -> None:
+    page = new_context(browser).new_page()
+    sign_in(page, demo.url)
+    page.route("**/graphql", lambda route: route.abort())  # as if the server were down or the network gone
+    page.get_by_role("button", name="Revoke access for Buffered").click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke access").press("Enter")
+    expect(page.get_by_role("status")).to_have_text(
+        "Consentry could not be reached, so nothing was changed. Check your connection and try again.")
+    button = page.get_by_role("button", name="Revoke access for Buffered")
+    expect(button).to_be_enabled()
+    expect(button).to_be_focused()
+    expect(_app(page, "Buffered")).to_have_count(1)
 
 
 def test_without_javascript_the_page_still_shows_everything(browser: Browser, demo: LiveServer) -> None:

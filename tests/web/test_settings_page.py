@@ -94,7 +94,7 @@ def test_relative_times_read_like_a_person_says_them() -> None:
     now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
     cases = {
         timedelta(seconds=20): "just now", timedelta(minutes=1): "1 minute ago", timedelta(minutes=59): "59 minutes ago",
-        timedelta(hours=2): "2 hours ago", timedelta(days=1, hours=3): "yesterday", timedelta(days=6): "6 days ago",
+        timedelta(hours=2): "2 hours ago", timedelta(days=1, hours=3): "1 day ago", timedelta(days=6): "6 days ago",
         timedelta(days=15): "2 weeks ago", timedelta(days=65): "2 months ago", timedelta(days=800): "2 years ago",
     }
     assert {age: relative_time(now - age, now) for age in cases} == cases

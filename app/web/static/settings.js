@@ -85,6 +85,7 @@ async function withBusy(button, busyLabel, work) {
     if (error instanceof SignedOut) return;
     button.disabled = false;
     button.textContent = label;
+    button.focus();  // disabling it sent focus to the page; a keyboard user picks up where they were
     announce(error.message, "error");
   }
 }
@@ -114,6 +115,13 @@ async function revokeAccess(button) {
 async function logoutSession(button) {
   const card = button.closest("li");
   const device = card.dataset.device;
+  // Asked first, as Revoke and "Log out all other sessions" are: the buttons stand close together on a phone.
+  const confirmed = await confirmAction(dialog, {
+    title: `Log out ${device}?`,
+    message: `The session on ${device} ends right away. Whoever uses it will have to sign in again.`,
+    confirmLabel: "Log out",
+  });
+  if (!confirmed) return;
   await withBusy(button, "Logging out…", async () => {
     const { logoutSession: payload } = await graphql(LOGOUT_SESSION, { sessionId: card.dataset.sessionId });
     const [error] = payload.userErrors;
@@ -156,19 +164,6 @@ document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-action]");
   if (button && ACTIONS[button.dataset.action]) ACTIONS[button.dataset.action](button);
 });
-
-// An icon that cannot load (offline, moved) becomes the letter avatar instead of a broken image.
-function letterAvatar(image) {
-  const letter = document.createElement("span");
-  letter.className = `avatar avatar-${image.dataset.colour}`;
-  letter.setAttribute("aria-hidden", "true");
-  letter.textContent = image.dataset.letter;
-  image.replaceWith(letter);
-}
-for (const image of document.querySelectorAll("img.avatar")) {
-  if (image.complete && image.naturalWidth === 0) letterAvatar(image);
-  else image.addEventListener("error", () => letterAvatar(image), { once: true });
-}
 
 for (const button of document.querySelectorAll("button[data-action]")) button.hidden = false;
 othersFoot.hidden = Number(othersFoot.dataset.others) === 0;

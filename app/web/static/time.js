@@ -20,10 +20,8 @@ export function relativeTime(date, now = new Date()) {
   if (seconds < 60) return "just now";
   for (const [name, size] of UNITS) {
     const count = Math.floor(seconds / size);
-    if (count >= 1) {
-      if (name === "day" && count === 1) return "yesterday";
-      return `${count} ${name}${count === 1 ? "" : "s"} ago`;
-    }
+    // "1 day ago", never "yesterday": 30 hours ago is two calendar days back some evenings (as display.py says).
+    if (count >= 1) return `${count} ${name}${count === 1 ? "" : "s"} ago`;
   }
   return "just now";
 }
