@@ -46,7 +46,8 @@ def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
 def _run_with_session(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
     from app.db import with_session  # here, not at the top: ``--help`` and ``export-schema`` need no database
 
-    return asyncio.run(with_session(settings.database_url, work, timeout_seconds=settings.database_timeout_seconds))
+    return asyncio.run(with_session(settings.database_url, work, timeout_seconds=settings.database_timeout_seconds,
+                                    pooled=settings.database_pooling))
 
 
 def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -144,6 +145,19 @@ class Database:
             self.sync_autocommit_engine.dispose()
 
 
+def _behind_a_pooler(timeout_seconds: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Connection arguments for PgBouncer in transaction mode (``CONSENTRY_DATABASE_POOLING=off``): each
+    transaction may run on another server connection. So no startup parameters (PgBouncer refuses unknown ones:
+    set statement_timeout and lock_timeout on the database role instead) and no named prepared statements that
+    outlive a transaction (two clients' "__asyncpg_stmt_2__" collide on one server connection); asyncpg's own
+    command timeout still bounds each statement from this side."""
+    async_args = {"timeout": timeout_seconds, "command_timeout": timeout_seconds, "statement_cache_size": 0,
+                  "prepared_statement_cache_size": 0,
+                  "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4().hex}__"}
+    sync_args = {"connect_timeout": max(1, int(timeout_seconds)), "prepare_threshold": None}
+    return async_args, sync_args
+
+
 def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: float = 10,
                     ping_after_idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> Database:
     """Engines for one database.
@@ -172,13 +186,15 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
         async_args["poolclass"] = FirstComePool
     if "pool_size" in sync_args:
         sync_args["pool_size"] = POOL_SIZE + PASSWORD_THREADS
-    if not is_sqlite:
+    if not is_sqlite and pooled:
         # Server-side limits: PostgreSQL cancels the statement (SQLSTATE 57014 / 55P03), which maps to a 503.
         millis = str(int(timeout_seconds * 1000))
         async_args["connect_args"] = {"timeout": timeout_seconds,
                                       "server_settings": {"statement_timeout": millis, "lock_timeout": millis}}
         sync_args["connect_args"] = {"connect_timeout": max(1, int(timeout_seconds)),
                                      "options": f"-c statement_timeout={millis} -c lock_timeout={millis}"}
+    elif not is_sqlite:
+        async_args["connect_args"], sync_args["connect_args"] = _behind_a_pooler(timeout_seconds)
     async_engine = create_async_engine(async_url, **async_args)
     sync_engine = create_engine(sync_url, **sync_args)
     if is_sqlite:
@@ -209,10 +225,10 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
 
 
 async def with_session(database_url: str, work: Callable[[AsyncSession], Awaitable[T]], *,
-                       timeout_seconds: float = 10) -> T:
+                       timeout_seconds: float = 10, pooled: bool = True) -> T:
     """Open the database, run ``work`` on one session, and close every connection: for the CLI's one-off commands
     (a server keeps its engines for its lifetime instead)."""
-    database = create_database(database_url, timeout_seconds=timeout_seconds)
+    database = create_database(database_url, pooled=pooled, timeout_seconds=timeout_seconds)
     try:
         async with database.async_sessions() as db:
             return await work(db)
