@@ -5,7 +5,8 @@ Counts live in memory by default and in Redis when ``CONSENTRY_REDIS_URL`` is se
 Every attempt *reserves* one unit of both budgets before the password is checked: a burst of parallel attempts
 cannot slip past the limit while the first ones are still hashing. A successful sign-in hands its units back, so
 only failures count. If Redis is unreachable the limiter falls back to an in-process count rather than letting
-every attempt through or locking everybody out.
+every attempt through or locking everybody out, and keeps to it for ``SHARED_RETRY_SECONDS`` before asking Redis
+again.
 """
 
 from __future__ import annotations
@@ -82,6 +83,10 @@ class Attempt:
     storage: Counts
 
 
+# After the shared storage fails, sign-ins count in this process for this long before Redis is tried again.
+SHARED_RETRY_SECONDS = 30
+
+
 class LoginLimiter:
     """Budgets of failed sign-ins for each account (by username, known or not) and each client IP."""
 
@@ -92,6 +97,7 @@ class LoginLimiter:
         self.key_prefix = key_prefix
         self._fallback = LocalWindows()
         self._storage: Counts = self._fallback
+        self._shared_failed_at: float | None = None  # monotonic time of the last failure of the shared storage
         if redis_url:
             self._storage = storage_from_string(  # type: ignore[assignment]
                 _async_storage_url(redis_url), implementation="redispy", key_prefix=key_prefix,
@@ -109,13 +115,22 @@ class LoginLimiter:
     async def reserve(self, *, username_key: str, ip_address: str | None) -> Attempt:
         """Count one attempt against both budgets, or raise ``RateLimited`` (nothing counted) when one is spent."""
         keys = self._keys(username_key, ip_address)
+        failed_at = self._shared_failed_at
+        if failed_at is not None and time.monotonic() - failed_at < SHARED_RETRY_SECONDS:
+            # Redis failed a moment ago: a Redis that accepts connections but never answers would otherwise cost
+            # every sign-in its 2-second timeout (and a document of ten aliased logins twenty seconds).
+            return await self._reserve(self._fallback, keys)
         try:
-            return await self._reserve(self._storage, keys)
+            attempt = await self._reserve(self._storage, keys)
         except RateLimited:
             raise
         except Exception as exc:  # Redis down or timing out: keep limiting, per process, instead of failing open
-            log.warning("shared rate-limit storage unavailable (%s); counting in this process", type(exc).__name__)
+            self._shared_failed_at = time.monotonic()
+            log.warning("shared rate-limit storage unavailable (%s); counting in this process for %d s",
+                        type(exc).__name__, SHARED_RETRY_SECONDS)
             return await self._reserve(self._fallback, keys)
+        self._shared_failed_at = None
+        return attempt
 
     async def _reserve(self, storage: Counts, keys: tuple[tuple[RateLimitItem, str], ...]) -> Attempt:
         taken: list[tuple[RateLimitItem, str]] = []

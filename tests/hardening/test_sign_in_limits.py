@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -153,3 +154,36 @@ async def test_h35_limits_still_hold_when_redis_is_unreachable(
     assert answers == [(200, ["INVALID"])] * 3 + [(429, ["RATE_LIMITED"])]
     response, payload = await _login(clients(app, ip="203.0.113.10"), "bob", PASSWORD)
     assert response.status_code == 200 and _codes(payload) == ["INVALID"]
+
+
+async def test_h35_a_redis_that_never_answers_is_waited_for_once_not_at_every_sign_in(
+    make_apps: Callable[..., Starlette], clients: Clients,
+) -> None:
+    # Accepts connections and never answers: each sign-in waited out the 2-second timeout before counting locally.
+    connections: list[socket.socket] = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+
+    def accept() -> None:
+        while True:
+            try:
+                connections.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        app = make_apps(**LIMITS, redis_url=f"redis://127.0.0.1:{server.getsockname()[1]}/0")
+        await make_account(app, "alice")
+        http = clients(app, ip="203.0.113.9")
+        answers = []
+        for _ in range(4):
+            response, payload = await _login(http, "alice", "wrong")
+            answers.append((response.status_code, _codes(payload)))
+    finally:
+        server.close()
+        for connection in connections:
+            connection.close()
+    assert answers == [(200, ["INVALID"])] * 3 + [(429, ["RATE_LIMITED"])]
+    assert len(connections) == 1  # the first sign-in tried Redis; the next ones counted here straight away
