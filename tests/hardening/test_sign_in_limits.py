@@ -137,6 +137,17 @@ async def test_h35_workers_share_counts_through_redis(
     assert answers == [(200, ["INVALID"])] * 3 + [(429, ["RATE_LIMITED"])]
 
 
+async def _four_wrong_guesses(app: Starlette, clients: Clients) -> list[tuple[int, list[str]]]:
+    """Alice's account, then four wrong passwords from one address: (status, userError codes) of each."""
+    await make_account(app, "alice")
+    http = clients(app, ip="203.0.113.9")
+    answers = []
+    for _ in range(4):
+        response, payload = await _login(http, "alice", "wrong")
+        answers.append((response.status_code, _codes(payload)))
+    return answers
+
+
 async def test_h35_limits_still_hold_when_redis_is_unreachable(
     make_apps: Callable[..., Starlette], clients: Clients,
 ) -> None:
@@ -144,14 +155,8 @@ async def test_h35_limits_still_hold_when_redis_is_unreachable(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     app = make_apps(**LIMITS, redis_url=f"redis://127.0.0.1:{port}/0")
-    await make_account(app, "alice")
-    http = clients(app, ip="203.0.113.9")
-    answers = []
-    for _ in range(4):
-        response, payload = await _login(http, "alice", "wrong")
-        answers.append((response.status_code, _codes(payload)))
     # Counted in this process instead: neither every attempt let through nor everybody locked out.
-    assert answers == [(200, ["INVALID"])] * 3 + [(429, ["RATE_LIMITED"])]
+    assert await _four_wrong_guesses(app, clients) == [(200, ["INVALID"])] * 3 + [(429, ["RATE_LIMITED"])]
     response, payload = await _login(clients(app, ip="203.0.113.10"), "bob", PASSWORD)
     assert response.status_code == 200 and _codes(payload) == ["INVALID"]
 
@@ -175,12 +180,7 @@ async def test_h35_a_redis_that_never_answers_is_waited_for_once_not_at_every_si
     threading.Thread(target=accept, daemon=True).start()
     try:
         app = make_apps(**LIMITS, redis_url=f"redis://127.0.0.1:{server.getsockname()[1]}/0")
-        await make_account(app, "alice")
-        http = clients(app, ip="203.0.113.9")
-        answers = []
-        for _ in range(4):
-            response, payload = await _login(http, "alice", "wrong")
-            answers.append((response.status_code, _codes(payload)))
+        answers = await _four_wrong_guesses(app, clients)
     finally:
         server.close()
         for connection in connections:
