@@ -23,10 +23,10 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
 from app.pool import FirstComePool
 
-# A pooled connection that has waited this long is checked with a round trip before it is handed out.
-PING_AFTER_IDLE_SECONDS = 10.0
 T = TypeVar("T")
 
+# A pooled connection that has waited this long is checked with a round trip before it is handed out.
+PING_AFTER_IDLE_SECONDS = 10.0
 # Connections the async engine keeps open on a server database, and as many worker threads for Authlib
 # (app.oauth.server), so a burst of OAuth requests queues for a thread instead of opening overflow connections.
 POOL_SIZE = 10

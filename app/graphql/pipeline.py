@@ -121,8 +121,8 @@ class RequestPipeline(SchemaExtensionsRunner):
             raise
         except Exception as error:  # noqa: BLE001 - a rule that breaks on some document is a bug, answered as one
             # Strawberry would answer an exception raised here with its raw text, outside the operation whose end
-            # masks errors; as an error of the document it goes through the same masking as a resolver's.
-            log.exception("a validation rule failed")
+            # masks errors; as an error of the document it goes through the same masking (and logging,
+            # ``PipelineSchema.process_errors``) as a resolver's.
             ctx.pre_execution_errors = [GraphQLError(str(error), original_error=error)]
 
 
@@ -151,5 +151,5 @@ class PipelineSchema(Schema):
             if original is None or isinstance(original, (GraphQLError, DomainError)) \
                     or is_database_unavailable(original):
                 continue
-            log.error("a GraphQL field failed", exc_info=(type(original), original, original.__traceback__),
+            log.error("a GraphQL request failed on our side", exc_info=(type(original), original, original.__traceback__),
                       extra={"graphql_path": ".".join(str(part) for part in error.path or ())})
