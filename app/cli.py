@@ -23,12 +23,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     load_catalog(settings.permission_catalog_path)  # a bad catalogue path: one line now, not a traceback per worker
     upgrade_to_head(settings.database_url)
-    # X-Forwarded-For is believed only from these addresses (uvicorn's default is 127.0.0.1 alone): a proxy in
-    # another container or host must be named, or every session shows the proxy's address and one per-IP sign-in
-    # limit covers everybody.
     # The parent process logs too (startup, workers that die and are replaced): as JSON lines, like the workers,
     # instead of uvicorn's plain text (log_config=None keeps uvicorn from installing its own).
     configure_logging(settings.log_level)
+    # X-Forwarded-For is believed only from these addresses (uvicorn's default is 127.0.0.1 alone): a proxy in
+    # another container or host must be named, or every session shows the proxy's address and one per-IP sign-in
+    # limit covers everybody.
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
                 proxy_headers=args.proxy_headers, forwarded_allow_ips=args.forwarded_allow_ips, log_level="info",
                 log_config=None)
@@ -107,8 +107,7 @@ def _purge_expired(args: argparse.Namespace, settings: Settings) -> int:
     if args.keep_days < 0:
         print("error: --keep-days cannot be negative", file=sys.stderr)
         return 1
-    policy = SessionPolicy(idle_timeout=settings.session_idle_timeout,
-                           absolute_lifetime=settings.session_absolute_lifetime)
+    policy = SessionPolicy.of(settings)
 
     async def work(db: Any) -> int:
         purged = await purge_expired(db, policy=policy, keep=timedelta(days=args.keep_days))

@@ -24,10 +24,7 @@ class AppState:
 
     @property
     def session_policy(self) -> SessionPolicy:
-        return SessionPolicy(
-            idle_timeout=self.settings.session_idle_timeout,
-            absolute_lifetime=self.settings.session_absolute_lifetime,
-        )
+        return SessionPolicy.of(self.settings)
 
 
 def app_state(conn: HTTPConnection) -> AppState:

@@ -74,7 +74,9 @@ class Account(Node):
                    email=account.email, model=account, session_id=session_id)
 
     @strawberry.field(description="Places where the account is signed in, most recently active first.")
-    async def sessions(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[Session]:
+    async def sessions(
+        self, info: Info[Context, None], first: First = None, after: After = None
+    ) -> Connection[Session]:
         ctx = info.context
         page = page_from(first, after)
         async with ctx.db() as db:
@@ -101,7 +103,9 @@ class Account(Node):
                                 total=listed.total, has_more=listed.has_more, page=page)
 
     @strawberry.field(description="Apps this account registered as a developer, newest first.")
-    async def registered_apps(self, info: Info[Context, None], first: First = None, after: After = None) -> Connection[App]:
+    async def registered_apps(
+        self, info: Info[Context, None], first: First = None, after: After = None
+    ) -> Connection[App]:
         ctx = info.context
         page = page_from(first, after)
         async with ctx.db() as db:

@@ -21,7 +21,9 @@ async def resolve_node(ctx: Context, global_id: str) -> Node | None:
     try:
         async with ctx.db() as db:
             if type_name == "Account":
-                return Account.from_model(login.account, session_id=login.session.id) if object_id == login.account.id else None
+                if object_id != login.account.id:
+                    return None
+                return Account.from_model(login.account, session_id=login.session.id)
             if type_name == "Session":
                 session = await session_service.get_session(db, account=login.account, session_id=object_id,
                                                             policy=ctx.state.session_policy)

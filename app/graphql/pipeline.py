@@ -151,5 +151,6 @@ class PipelineSchema(Schema):
             if original is None or isinstance(original, (GraphQLError, DomainError)) \
                     or is_database_unavailable(original):
                 continue
-            log.error("a GraphQL request failed on our side", exc_info=(type(original), original, original.__traceback__),
+            log.error("a GraphQL request failed on our side",
+                      exc_info=(type(original), original, original.__traceback__),
                       extra={"graphql_path": ".".join(str(part) for part in error.path or ())})

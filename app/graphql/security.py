@@ -117,7 +117,8 @@ class RepresentableTextRule(ValidationRule):
 
 DEVELOPMENT = SecurityProfile(max_tokens=None, extra_rules=(RepresentableTextRule,), check_cost=False,
                               mask_unexpected=False)
-PRODUCTION = SecurityProfile(max_tokens=MAX_TOKENS, extra_rules=(RepresentableTextRule, NoSchemaIntrospectionCustomRule),
+PRODUCTION = SecurityProfile(max_tokens=MAX_TOKENS,
+                             extra_rules=(RepresentableTextRule, NoSchemaIntrospectionCustomRule),
                              check_cost=True, mask_unexpected=True)
 
 

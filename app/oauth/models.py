@@ -5,7 +5,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 
 from app.models import App, AuthorizationCode, OAuthToken, utcnow
-from app.oauth.storage import TokenView
+from app.oauth.storage import TokenView, refresh_scope
 from app.services.permissions import join_scopes, split_scopes
 from app.services.tokens import digest_matches
 
@@ -75,7 +75,7 @@ class RefreshTokenModel(TokenMixin):
 
     def get_scope(self) -> str:
         """The refresh token's own scope: what a refresh may ask for, and what the next refresh token gets."""
-        return self.row.refresh_scopes or self.row.scopes
+        return refresh_scope(self.row)
 
     def get_expires_in(self) -> int:
         expires = self.row.refresh_expires_at

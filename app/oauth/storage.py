@@ -50,9 +50,7 @@ class TokenView:
     @property
     def scopes(self) -> str:
         """This token's own scope: a refresh token's can be wider than the access token it came with."""
-        if self.kind == REFRESH_TOKEN and self.row.refresh_scopes:
-            return self.row.refresh_scopes
-        return self.row.scopes
+        return refresh_scope(self.row) if self.kind == REFRESH_TOKEN else self.row.scopes
 
     @property
     def expires_at(self) -> datetime | None:
@@ -64,6 +62,11 @@ class TokenView:
         if self.kind == REFRESH_TOKEN and self.row.refresh_used_at is not None:
             return False
         return self.expires_at is not None and self.expires_at > now
+
+
+def refresh_scope(row: OAuthToken) -> str:
+    """The scope of a row's refresh token: its own where a refresh narrowed the access token, else the row's."""
+    return row.refresh_scopes or row.scopes
 
 
 def find_live_code(session: Session, *, code: str, app_id: uuid.UUID) -> AuthorizationCode | None:
@@ -116,7 +119,8 @@ def _token_row(tokens: NewTokens, *, grant: Grant, family_id: uuid.UUID, code_id
         grant_id=grant.id, app_id=grant.app_id, account_id=grant.account_id, family_id=family_id, code_id=code_id,
         access_digest=digest(tokens.access_token),
         refresh_digest=digest(tokens.refresh_token) if tokens.refresh_token else None,
-        scopes=tokens.scopes, refresh_scopes=tokens.refresh_scopes if tokens.refresh_token else None, issued_at=now, access_expires_at=now + tokens.access_lifetime,
+        scopes=tokens.scopes, refresh_scopes=tokens.refresh_scopes if tokens.refresh_token else None, issued_at=now,
+        access_expires_at=now + tokens.access_lifetime,
         refresh_expires_at=now + tokens.refresh_lifetime if tokens.refresh_token else None,
     )
 

@@ -73,7 +73,8 @@ async def list_connected_apps(
     db: AsyncSession, *, account: Account, limit: int, after: After | None = None
 ) -> ListPage[GrantRow]:
     """One page of active grants, most recently used first, with how many there are in all (one statement)."""
-    return await _CONNECTED_LIST.read(db, {"account_id": account.id}, limit=limit, after=after)  # type: ignore[return-value]
+    page = await _CONNECTED_LIST.read(db, {"account_id": account.id}, limit=limit, after=after)
+    return page  # type: ignore[return-value]
 
 
 def position_of(grant: GrantRow) -> After:

@@ -29,6 +29,7 @@ from app.services.passwords import in_password_thread
 from app.services.ratelimit import LoginLimiter
 from app.services.text import clipped
 from app.services.tokens import digest, new_token
+from app.settings import Settings
 
 # last_active_at is written at most this often per session, not on every request.
 ACTIVITY_WRITE_INTERVAL = timedelta(minutes=1)
@@ -39,6 +40,10 @@ CLIENT_KINDS = ("web", "mobile", "api")
 class SessionPolicy:
     idle_timeout: timedelta
     absolute_lifetime: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> SessionPolicy:
+        return cls(idle_timeout=settings.session_idle_timeout, absolute_lifetime=settings.session_absolute_lifetime)
 
 
 @dataclass(frozen=True)
@@ -109,25 +114,26 @@ _LIVE_LIST = KeysetList.build(
     where=[_sessions.c.account_id == bindparam("account_id"), _ACTIVE],
     sort=_sessions.c.last_active_at, id_column=_sessions.c.id, id_ascending=False,
 )
-_LOG_OUT_OTHERS = (
+# Other sessions of an account, ended with a reason: the live ones (what "Log out all other sessions" and a
+# password change count: the sessions the person could see), and the expired ones never ended (a password change
+# ends those too, so that a longer timeout configured later cannot bring one back).
+_END_OTHERS = (
     update(_sessions)
     .where(  # not "account_id": an UPDATE reserves its columns' names for bind parameters
         _sessions.c.account_id == bindparam("of_account"),
         _sessions.c.id != bindparam("current_session_id"),
-        _ACTIVE,
     )
-    .values(revoked_at=bindparam("now"), revoked_reason="logged_out_by_other")
+    .values(revoked_at=bindparam("now"), revoked_reason=bindparam("reason"))
+)
+_END_LIVE_OTHERS = _END_OTHERS.where(_ACTIVE)
+_END_EXPIRED_OTHERS = _END_OTHERS.where(_sessions.c.revoked_at.is_(None))
+# One session by its token, when it is live: the one a browser's cookie named before the browser signed in again.
+_END_BY_TOKEN = (
+    update(_sessions)
+    .where(_sessions.c.token_digest == bindparam("digest"), _ACTIVE)
+    .values(revoked_at=bindparam("now"), revoked_reason="logged_out")
 )
 
-# What a password change ends: first the live sessions (counted: the ones the person could see in their list), then
-# the expired ones that were never ended, so that a longer timeout configured later cannot bring one back.
-_END_OTHERS_FOR = {
-    live: update(_sessions)
-    .where(_sessions.c.account_id == bindparam("of_account"), _sessions.c.id != bindparam("current_session_id"),
-           _ACTIVE if live else _sessions.c.revoked_at.is_(None))
-    .values(revoked_at=bindparam("now"), revoked_reason=bindparam("reason"))
-    for live in (True, False)
-}
 
 def _window(policy: SessionPolicy, now: datetime) -> dict[str, datetime]:
     """The parameters of ``_ACTIVE`` at ``now``."""
@@ -300,8 +306,9 @@ async def logout_other_sessions(
     """End every live session of the account except the current one, in one UPDATE. Returns how many ended."""
     now = utcnow()
     async with transaction(db):
-        result = await db.execute(_LOG_OUT_OTHERS, {
-            "of_account": account.id, "current_session_id": current_session_id, "now": now, **_window(policy, now)})
+        result = await db.execute(_END_LIVE_OTHERS, {
+            "of_account": account.id, "current_session_id": current_session_id, "now": now,
+            "reason": "logged_out_by_other", **_window(policy, now)})
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -312,6 +319,13 @@ async def end_other_sessions(
     """End every other session of the account, expired ones included, in the caller's transaction. Returns how many
     of them were live."""
     values = {"of_account": account_id, "current_session_id": current_session_id, "now": now, "reason": reason}
-    live = await db.execute(_END_OTHERS_FOR[True], {**values, **_window(policy, now)})
-    await db.execute(_END_OTHERS_FOR[False], values)
+    live = await db.execute(_END_LIVE_OTHERS, {**values, **_window(policy, now)})
+    await db.execute(_END_EXPIRED_OTHERS, values)
     return int(live.rowcount)  # type: ignore[attr-defined]
+
+
+async def end_session_by_token(db: AsyncSession, *, token: str, policy: SessionPolicy) -> None:
+    """End the live session behind a raw session token, if there is one (one UPDATE; nothing when it has ended)."""
+    now = utcnow()
+    async with transaction(db):
+        await db.execute(_END_BY_TOKEN, {"digest": digest(token), "now": now, **_window(policy, now)})

@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from app.auth import client_ip, current_login, session_cookie
 from app.csrf import is_cross_site
 from app.services import sessions as session_service
-from app.services.errors import DomainError, NotFound, RateLimited
+from app.services.errors import DomainError, RateLimited
 from app.state import app_state, request_db
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
 
@@ -78,18 +78,9 @@ async def _end_replaced_session(request: Request) -> None:
     """End the session the browser's cookie named before this sign-in (a second tab that signed in too): the cookie
     now names the new one, and the old one would stay live with nobody able to use or see it as this browser."""
     cookie = session_cookie(request)  # the cookie's session, not current_login's (a bearer header comes first)
-    if cookie is None:
-        return
-    state = app_state(request)
-    replaced = await session_service.authenticate_token(request_db(request), token=cookie,
-                                                        policy=state.session_policy)
-    if replaced is None:
-        return
-    try:
-        await session_service.logout_session(request_db(request), account=replaced.account,
-                                             session_id=replaced.session.id, policy=state.session_policy)
-    except NotFound:
-        pass  # ended meanwhile
+    if cookie is not None:
+        await session_service.end_session_by_token(request_db(request), token=cookie,
+                                                   policy=app_state(request).session_policy)
 
 
 async def logout_submit(request: Request) -> Response:
