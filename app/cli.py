@@ -14,6 +14,10 @@ from typing import Any
 from app.settings import ConfigurationError, Settings, load_settings
 
 
+# A connection idle this long between requests is closed by uvicorn (its default, pinned here on purpose).
+KEEP_ALIVE_SECONDS = 5
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -29,9 +33,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # X-Forwarded-For is believed only from these addresses (uvicorn's default is 127.0.0.1 alone): a proxy in
     # another container or host must be named, or every session shows the proxy's address and one per-IP sign-in
     # limit covers everybody.
+    #
+    # What bounds a slow or greedy client (README, "Request bounds"): the app reads every body within its size and
+    # time bound before any database work (app.request_body), and uvicorn closes a connection idle between requests
+    # after timeout_keep_alive. uvicorn does NOT bound the time a client takes to send its headers, nor (with
+    # httptools, its parser when installed, as here) their size: such a client holds a socket and the header bytes
+    # it sent, never an app task or a database connection, and a proxy in front (nginx's client_header_timeout and
+    # large_client_header_buffers) is the place to bound it. h11_max_incomplete_event_size would bound header bytes
+    # only with the slower h11 parser. limit_concurrency is left unset: it answers 503 to everyone once that many
+    # connections are open, which is the outage slow sockets are after.
     uvicorn.run("app.main:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
                 proxy_headers=args.proxy_headers, forwarded_allow_ips=args.forwarded_allow_ips, log_level="info",
-                log_config=None)
+                log_config=None, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     return 0
 
 

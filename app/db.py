@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
@@ -30,6 +30,11 @@ PING_AFTER_IDLE_SECONDS = 10.0
 # Connections the async engine keeps open on a server database, and as many worker threads for Authlib
 # (app.oauth.server), so a burst of OAuth requests queues for a thread instead of opening overflow connections.
 POOL_SIZE = 10
+# A transaction left idle this many statement timeouts is ended by PostgreSQL itself (the session is closed, the
+# connection leaves the pool, SQLSTATE 25P03 answers 503): a backstop, since no request waits on its client while it
+# holds a connection (app.request_body reads every body first), and a request's own pauses inside a transaction
+# (a password hash in a thread, a Redis round trip) take far less.
+IDLE_TRANSACTION_TIMEOUTS = 3
 # Threads that hash and check passwords (app.services.passwords); sign-ins also run their statements there, on the
 # sync engine, whose pool keeps a connection for each of its threads: Authlib's and these.
 PASSWORD_THREADS = os.cpu_count() or 2
@@ -119,6 +124,24 @@ def _skip_idle_rollbacks(engine: Engine) -> None:
     dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
 
+def _connect_failures_are_outages(engine: Engine) -> None:
+    """Mark every failure to open a connection as a lost connection, so app.faults answers it with a 503.
+
+    psycopg reports any refusal at connect time as ``OperationalError``, but asyncpg raises the server's error
+    itself (SQLSTATE 55000 for ``ALLOW_CONNECTIONS false``, 28P01, ...), which SQLAlchemy wraps as a bare
+    ``DBAPIError``: the class a statement that is our own bug gets too. Only here is it known that no connection
+    existed yet (SQLAlchemy calls ``handle_error`` without one, and this is its documented place to decide what a
+    disconnect is). The pool is left alone: a connection refused at connect time invalidates nothing, and the
+    open connections may still work. Pre-ping failures keep SQLAlchemy's own decision.
+    """
+
+    def on_error(context: ExceptionContext) -> None:
+        if context.connection is None and not context.is_pre_ping:
+            context.is_disconnect = True
+
+    event.listen(engine, "handle_error", on_error)
+
+
 @dataclass
 class Database:
     """Both engines and their session factories for one database."""
@@ -187,22 +210,28 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
     if "pool_size" in sync_args:
         sync_args["pool_size"] = POOL_SIZE + PASSWORD_THREADS
     if not is_sqlite and pooled:
-        # Server-side limits: PostgreSQL cancels the statement (SQLSTATE 57014 / 55P03), which maps to a 503.
-        millis = str(int(timeout_seconds * 1000))
-        async_args["connect_args"] = {"timeout": timeout_seconds,
-                                      "server_settings": {"statement_timeout": millis, "lock_timeout": millis}}
+        # Server-side limits: PostgreSQL cancels the statement (SQLSTATE 57014 / 55P03), which maps to a 503, and ends
+        # a session left idle inside a transaction (25P03). Startup parameters: PgBouncer refuses them (see below).
+        millis = int(timeout_seconds * 1000)
+        server_settings = {"statement_timeout": str(millis), "lock_timeout": str(millis),
+                           "idle_in_transaction_session_timeout": str(millis * IDLE_TRANSACTION_TIMEOUTS)}
+        async_args["connect_args"] = {"timeout": timeout_seconds, "server_settings": server_settings}
         sync_args["connect_args"] = {"connect_timeout": max(1, int(timeout_seconds)),
-                                     "options": f"-c statement_timeout={millis} -c lock_timeout={millis}"}
+                                     "options": " ".join(f"-c {name}={value}"
+                                                         for name, value in server_settings.items())}
     elif not is_sqlite:
         async_args["connect_args"], sync_args["connect_args"] = _behind_a_pooler(timeout_seconds)
     async_engine = create_async_engine(async_url, **async_args)
     sync_engine = create_engine(sync_url, **sync_args)
+    for engine in (async_engine.sync_engine, sync_engine):
+        _connect_failures_are_outages(engine)
     if is_sqlite:
         pragmas = _sqlite_pragmas(int(timeout_seconds * 1000))
         # The autocommit work gets an engine whose connections stay in autocommit: switching a pooled SQLite
         # connection there and back costs a PRAGMA at every check-in (SQLAlchemy restores the default isolation
         # level), one per sign-in, and a second pool of file handles costs nothing.
         sync_autocommit_engine = create_engine(sync_url, isolation_level="AUTOCOMMIT", **sync_args)
+        _connect_failures_are_outages(sync_autocommit_engine)
         for engine in (async_engine.sync_engine, sync_engine, sync_autocommit_engine):
             event.listen(engine, "connect", pragmas)
         _skip_idle_rollbacks(async_engine.sync_engine)

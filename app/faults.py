@@ -4,10 +4,18 @@ What counts as trouble: the server is unreachable or refuses connections, the da
 pool is exhausted, SQLite stays locked past its busy timeout, or PostgreSQL aborts a transaction that a retry would
 pass (serialization failure, deadlock, lock or statement timeout, shutdown). Nothing here keeps state between
 requests, so the service answers normally again as soon as the database does, without a restart.
+
+A connection that cannot be opened is trouble whatever the server said: refused with SQLSTATE 55000
+(``ALLOW_CONNECTIONS false``), 57P03 (starting up), 28P01 (a password changed under us), or a socket error. asyncpg
+raises these as plain PostgreSQL errors, the same classes a statement that is our bug raises, so the SQLSTATE alone
+cannot tell them apart; app.db marks every failure to connect as a lost connection (SQLAlchemy's
+``connection_invalidated``) at the moment it happens, and that mark is what is read here. A 55000 raised by a
+statement stays a 500: it is a bug to fix, not an outage to wait out.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 
@@ -25,11 +33,14 @@ OAUTH_ERROR = "temporarily_unavailable"
 
 # SQLSTATE classes and codes a retry can get past: connection exceptions, transaction rollback (serialization
 # failure, deadlock), insufficient resources, operator intervention (shutdown, statement timeout), system errors,
-# a database that does not exist (yet), lock not available.
+# a database that does not exist (yet), lock not available, a session the server ended for sitting idle in a
+# transaction (app.db sets that timeout).
 _RETRYABLE_CLASSES = ("08", "40", "53", "57", "58")
-_RETRYABLE_CODES = ("3D000", "55P03")
-# asyncpg raises these bare (unwrapped) when it cannot open a connection.
+_RETRYABLE_CODES = ("3D000", "55P03", "25P03")
+# asyncpg raises socket errors bare (unwrapped) when it cannot open a connection: refused, reset, timed out, a name
+# that does not resolve, and the plain OSErrors of a network or host out of reach.
 _NETWORK_ERRORS = (ConnectionError, TimeoutError, socket.gaierror)
+_UNREACHABLE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN})
 
 
 def _sqlstate(error: BaseException) -> str | None:
@@ -55,6 +66,8 @@ def is_database_unavailable(error: BaseException) -> bool:
     for cause in _causes(error):
         if isinstance(cause, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, *_NETWORK_ERRORS)):
             return True
+        if isinstance(cause, OSError) and cause.errno in _UNREACHABLE:
+            return True
         if isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated:
             return True
         state = _sqlstate(cause)
@@ -77,17 +90,22 @@ def retry_after_headers() -> dict[str, str]:
     return {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
 
 
-def unavailable_response(path: str) -> Response:
-    """The 503 in the form the client of ``path`` understands: GraphQL errors, OAuth error JSON, or plain text."""
-    headers = retry_after_headers()
+def error_response(path: str, *, status: int, message: str, graphql_code: str, oauth_error: str,
+                   headers: dict[str, str]) -> Response:
+    """A refusal in the form the client of ``path`` understands: GraphQL errors, OAuth error JSON, or plain text."""
     if path.startswith("/graphql"):
-        return JSONResponse({"data": None, "errors": [{"message": UNAVAILABLE_MESSAGE,
-                                                       "extensions": {"code": GRAPHQL_CODE}}]},
-                            status_code=503, headers=headers)
+        return JSONResponse({"data": None, "errors": [{"message": message, "extensions": {"code": graphql_code}}]},
+                            status_code=status, headers=headers)
     if path.startswith(("/oauth/", "/api/", "/.well-known/")):
-        return JSONResponse({"error": OAUTH_ERROR, "error_description": UNAVAILABLE_MESSAGE},
-                            status_code=503, headers=headers)
-    return PlainTextResponse(UNAVAILABLE_MESSAGE, status_code=503, headers=headers)
+        return JSONResponse({"error": oauth_error, "error_description": message}, status_code=status,
+                            headers=headers)
+    return PlainTextResponse(message, status_code=status, headers=headers)
+
+
+def unavailable_response(path: str) -> Response:
+    """The 503 with ``Retry-After``, in the form the client of ``path`` understands."""
+    return error_response(path, status=503, message=UNAVAILABLE_MESSAGE, graphql_code=GRAPHQL_CODE,
+                          oauth_error=OAUTH_ERROR, headers=retry_after_headers())
 
 
 class DatabaseFaultMiddleware:

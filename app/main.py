@@ -13,8 +13,10 @@ from app import health
 from app.db import create_database
 from app.faults import DatabaseFaultMiddleware
 from app.graphql.endpoint import graphql_routes
+from app.hsts import StrictTransportSecurityMiddleware
 from app.logs import RequestContextMiddleware, configure_logging
 from app.oauth.routes import routes as oauth_routes
+from app.request_body import RequestBodyMiddleware
 from app.services.permissions import load_catalog
 from app.services.ratelimit import LoginLimiter
 from app.settings import Settings, load_settings
@@ -32,7 +34,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                  timeout_seconds=settings.database_timeout_seconds),
         catalog=load_catalog(settings.permission_catalog_path),
         login_limiter=LoginLimiter(per_account=settings.login_attempts_per_account,
-                                   per_ip=settings.login_attempts_per_ip, redis_url=settings.redis_url),
+                                   per_ip=settings.login_attempts_per_ip, per_device=settings.login_attempts_per_device,
+                                   slowdown_seconds=settings.login_slowdown_seconds, redis_url=settings.redis_url),
     )
 
     @asynccontextmanager
@@ -47,16 +50,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         yield
         await state.database.dispose()
 
+    # Outermost first: production's HSTS header goes on every answer; the request ID covers everything; the whole
+    # body is read (within its size and time bounds) before any database work, so no request holds a connection
+    # while its client is still sending; database faults become 503s before Starlette's error middleware could turn
+    # them into 500s; the per-request session sits closest to the routes.
+    middleware = [
+        *([Middleware(StrictTransportSecurityMiddleware)] if settings.is_production else []),
+        Middleware(RequestContextMiddleware),
+        Middleware(RequestBodyMiddleware, timeout_seconds=settings.request_body_timeout_seconds),
+        Middleware(DatabaseFaultMiddleware),
+        Middleware(DatabaseSessionMiddleware, database=state.database),
+    ]
     app = Starlette(
         debug=False,
         routes=[*health.routes, *graphql_routes(settings), *oauth_routes, *web_routes],
-        # Outermost first: the request ID covers everything; database faults become 503s before Starlette's
-        # error middleware could turn them into 500s; the per-request session sits closest to the routes.
-        middleware=[
-            Middleware(RequestContextMiddleware),
-            Middleware(DatabaseFaultMiddleware),
-            Middleware(DatabaseSessionMiddleware, database=state.database),
-        ],
+        middleware=middleware,
         lifespan=lifespan,
     )
     app.state.consentry = state

@@ -36,6 +36,8 @@ class Settings:
     database_url: str = "sqlite:///./consentry.db"
     database_pooling: bool = True
     database_timeout_seconds: float = 10
+    # How long a client may take to send a whole request body (app.request_body answers 408 after that).
+    request_body_timeout_seconds: float = 10
     secret_key: str = DEV_SECRET_KEY
     environment: str = "development"
     base_url: str = "http://127.0.0.1:8000"
@@ -49,6 +51,10 @@ class Settings:
     redis_url: str | None = None
     login_attempts_per_account: str = "10/15 minutes"
     login_attempts_per_ip: str = "50/15 minutes"
+    # Live sessions one account may hold; signing in past it ends the least recently active session.
+    max_sessions_per_account: int = 100
+    login_attempts_per_device: str | None = None  # a known device's own budget; unset: as per account
+    login_slowdown_seconds: int = 60  # once a budget is spent: one attempt per this many seconds
     log_level: str = "INFO"
 
     @property
@@ -75,11 +81,18 @@ class Settings:
     def validate(self) -> None:
         if self.environment not in ("development", "production"):
             raise ConfigurationError("CONSENTRY_ENVIRONMENT must be 'development' or 'production'")
-        for name, limit in (("PER_ACCOUNT", self.login_attempts_per_account), ("PER_IP", self.login_attempts_per_ip)):
+        if self.request_body_timeout_seconds <= 0:
+            raise ConfigurationError("CONSENTRY_REQUEST_BODY_TIMEOUT_SECONDS must be a positive number of seconds")
+        if self.max_sessions_per_account < 1:
+            raise ConfigurationError("CONSENTRY_MAX_SESSIONS_PER_ACCOUNT must be at least 1")
+        for name, limit in (("PER_ACCOUNT", self.login_attempts_per_account), ("PER_IP", self.login_attempts_per_ip),
+                            ("PER_DEVICE", self.login_attempts_per_device or self.login_attempts_per_account)):
             try:
                 parse_limit(limit)
             except ValueError as exc:
                 raise ConfigurationError(f"CONSENTRY_LOGIN_ATTEMPTS_{name} must read like '10/15 minutes'") from exc
+        if self.login_slowdown_seconds < 1:
+            raise ConfigurationError("CONSENTRY_LOGIN_SLOWDOWN_SECONDS must be at least 1")
         if self.is_production:
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise ConfigurationError("production needs CONSENTRY_SECRET_KEY of at least 32 characters")
@@ -93,6 +106,7 @@ def load_settings() -> Settings:
         database_url=_env("DATABASE_URL", Settings.database_url),
         database_pooling=_env("DATABASE_POOLING", "on").lower() not in ("off", "false", "0", "no"),
         database_timeout_seconds=_env_int("DATABASE_TIMEOUT_SECONDS", 10),
+        request_body_timeout_seconds=_env_int("REQUEST_BODY_TIMEOUT_SECONDS", 10),
         secret_key=_env("SECRET_KEY", DEV_SECRET_KEY),
         environment=_env("ENVIRONMENT", "development"),
         base_url=_env("BASE_URL", Settings.base_url),
@@ -104,6 +118,9 @@ def load_settings() -> Settings:
         redis_url=os.environ.get("CONSENTRY_REDIS_URL") or None,
         login_attempts_per_account=_env("LOGIN_ATTEMPTS_PER_ACCOUNT", Settings.login_attempts_per_account),
         login_attempts_per_ip=_env("LOGIN_ATTEMPTS_PER_IP", Settings.login_attempts_per_ip),
+        max_sessions_per_account=_env_int("MAX_SESSIONS_PER_ACCOUNT", Settings.max_sessions_per_account),
+        login_attempts_per_device=os.environ.get("CONSENTRY_LOGIN_ATTEMPTS_PER_DEVICE") or None,
+        login_slowdown_seconds=_env_int("LOGIN_SLOWDOWN_SECONDS", Settings.login_slowdown_seconds),
         log_level=_env("LOG_LEVEL", Settings.log_level).upper(),
     )
     settings.validate()

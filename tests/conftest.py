@@ -125,11 +125,12 @@ def _free_port() -> int:
 class LiveServer:
     """A real uvicorn server on a free loopback port, in a thread of its own."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, pooled: bool = False) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        # Unpooled, so the test's event loop and the server thread's loop can both use the app's database.
-        self.settings = settings.with_overrides(base_url=self.url, database_pooling=False)
+        # Unpooled, so the test's event loop and the server thread's loop can both use the app's database. Pooled
+        # (as in production) only when the test reaches the database through another app, never through this one.
+        self.settings = settings.with_overrides(base_url=self.url, database_pooling=pooled)
         self.app = create_app(self.settings)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)

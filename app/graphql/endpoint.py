@@ -27,6 +27,22 @@ from app.state import app_state, request_db
 
 VENDOR_DIR = Path(__file__).parent / "vendor" / "graphiql"
 GRAPHIQL_ASSETS = "/graphiql-assets"
+# The longest query text taken, in UTF-8 bytes (SECURITY.md K48). The token limit does not bound bytes (whitespace,
+# comments and one long string are one token or none), and the parser reads every byte; the whole body has its own,
+# larger bound (app.request_body). Refused with 413 (the request's content is too large, RFC 9110 §15.5.14) and a
+# GraphQL error whose code is QUERY_TOO_LARGE, before the query is parsed.
+MAX_QUERY_BYTES = 32 * 1024
+QUERY_TOO_LARGE = f"The GraphQL query is longer than {MAX_QUERY_BYTES // 1024} KB. Send a shorter document."
+
+
+class _QueryTooLarge(Exception):
+    """Raised while decoding the body, answered by _GuardedEndpoint before Strawberry parses anything."""
+
+
+def _query_too_large(query: object) -> bool:
+    if not isinstance(query, str) or len(query) * 4 <= MAX_QUERY_BYTES:  # 4 bytes per character at most
+        return False
+    return len(query) > MAX_QUERY_BYTES or len(query.encode("utf-8", "surrogatepass")) > MAX_QUERY_BYTES
 
 
 def _holds_unrepresentable_text(value: object) -> bool:
@@ -60,6 +76,8 @@ class ConsentryGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, "Unable to parse request body as JSON") from exc
         if not isinstance(body, (dict, list)):
             raise HTTPException(400, "The request body must be a JSON object with a `query`.")
+        if isinstance(body, dict) and _query_too_large(body.get("query")):
+            raise _QueryTooLarge()
         if "\\u" in text and _holds_unrepresentable_text(body):  # nearly every request has no escape: not walked
             raise HTTPException(400, UNREPRESENTABLE_TEXT)
         return body
@@ -99,7 +117,11 @@ class _GuardedEndpoint:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        await self.graphql_app(scope, receive, send)
+        try:
+            await self.graphql_app(scope, receive, send)
+        except _QueryTooLarge:  # raised before Strawberry starts a response
+            await JSONResponse({"errors": [{"message": QUERY_TOO_LARGE, "extensions": {"code": "QUERY_TOO_LARGE"}}]},
+                               status_code=413)(scope, receive, send)
 
 
 def graphql_routes(settings: Settings) -> list[BaseRoute]:

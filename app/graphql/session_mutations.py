@@ -6,6 +6,7 @@ import strawberry
 from strawberry import Info
 
 from app.auth import client_ip
+from app.device_cookie import known_device, remember_device
 from app.graphql.account import Account
 from app.graphql.context import Context
 from app.graphql.errors import UserError, retry_after, user_errors
@@ -28,6 +29,9 @@ class LoginPayload:
     token: str | None = strawberry.field(description="Session token: send it as `Authorization: Bearer <token>`.")
     session: Session | None = strawberry.field(description="The new session.")
     account: Account | None = strawberry.field(description="The signed-in account.")
+    ended_sessions: list[Session] = strawberry.field(
+        description="Sessions this sign-in logged out because the account reached its limit of signed-in sessions "
+                    "(the least recently active first); usually empty.")
     user_errors: list[UserError] = strawberry.field(description="Why signing in failed.")
 
 
@@ -60,16 +64,22 @@ async def login(info: Info[Context, None], input: LoginInput) -> LoginPayload:
             ctx.state.database.sync_autocommit_engine, username=input.username, password=input.password,
             ip_address=client_ip(ctx.request), user_agent=ctx.request.headers.get("user-agent"),
             client_kind=input.client_kind.value, limiter=ctx.state.login_limiter,
+            device=known_device(ctx.request, username=input.username), policy=ctx.state.session_policy,
         )
     except DomainError as error:
         if (seconds := retry_after(error)) is not None:
             ctx.response.headers["Retry-After"] = str(seconds)
             ctx.response.status_code = 429
-        return LoginPayload(token=None, session=None, account=None, user_errors=user_errors(error))
+        return LoginPayload(token=None, session=None, account=None, ended_sessions=[],
+                            user_errors=user_errors(error))
+    # A client that keeps cookies (a browser, an app's cookie jar) is a known device of this account from now on.
+    remember_device(ctx.request, ctx.response, account=signed_in.account)
     return LoginPayload(
         token=signed_in.token,
         session=Session.from_model(signed_in.session, current_session_id=signed_in.session.id),
         account=Account.from_model(signed_in.account, session_id=signed_in.session.id),
+        ended_sessions=[Session.from_model(ended, current_session_id=signed_in.session.id)
+                        for ended in signed_in.ended_sessions],
         user_errors=[],
     )
 

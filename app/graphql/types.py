@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
 from typing import Generic, TypeVar
 
 import strawberry
+from strawberry import Info
 
+from app.graphql.context import Context
 from app.graphql.ids import node_id
 from app.graphql.pagination import Page, encode_cursor
 from app.services.paging import After
 from app.models import AuthorizationRequest as AuthorizationRequestModel
 from app.services.apps import AppRow
+from app.services.grants import grant_covers
 from app.services.permissions import Catalog, split_scopes
 from app.services.sessions import SessionRow
 from app.services.permissions import Permission as CatalogPermission
@@ -184,6 +188,19 @@ class AuthorizationRequest(Node):
     stays_connected: bool = strawberry.field(description="The app asks to stay connected (`offline.access`).")
     redirect_uri: str = strawberry.field(description="Where the decision will be sent.")
     expires_at: datetime = strawberry.field(description="When the request can no longer be answered.")
+    app_id: strawberry.Private[uuid.UUID]
+    scopes: strawberry.Private[list[str]]
+
+    # Looked up only when asked for: most consent screens read the request once, and nothing else needs it.
+    @strawberry.field(description=(
+        "The account already granted the app every permission asked for, yet the person must still answer (the "
+        "app is public, redirects to this device, or asked for consent): a consent screen may show a one-click "
+        "\"Continue to <app>\" instead of the full list."))
+    async def is_already_authorized(self, info: Info[Context, None]) -> bool:
+        ctx = info.context
+        login = ctx.require_login()
+        async with ctx.db() as db:
+            return await grant_covers(db, account=login.account, app_id=self.app_id, scopes=self.scopes)
 
     @classmethod
     def from_model(cls, request: AuthorizationRequestModel, app: AppRow, catalog: Catalog) -> AuthorizationRequest:
@@ -197,4 +214,6 @@ class AuthorizationRequest(Node):
             stays_connected=groups.stays_connected,
             redirect_uri=request.redirect_uri,
             expires_at=request.expires_at,
+            app_id=request.app_id,
+            scopes=split_scopes(request.scopes),
         )

@@ -3,6 +3,12 @@
 Validation runs first, signed in or not, so a malformed request never detours through the sign-in page. Errors found
 before the redirect URI is known to be registered get a 400 page; later errors go back to the app with ``error``,
 ``state`` and ``iss`` (RFC 9207), as do successful answers.
+
+A covering grant answers without a page only where ``app.services.grants.may_skip_consent`` allows it (confidential
+clients, redirect URIs off the device); public clients and loopback redirects always see the consent page, in its
+one-click "Continue" form when the grant already covers the request. ``prompt=none`` never shows a page: a request
+that needs the person gets ``login_required``, ``consent_required`` or ``interaction_required`` (OpenID Connect Core
+§3.1.2.6) at the redirect URI instead.
 """
 
 from __future__ import annotations
@@ -20,7 +26,12 @@ from app.oauth.pages import error_page, login_redirect, redirect_to
 from app.oauth.requests import RequestSnapshot, parameter_problem
 from app.oauth.server import ConsentryAuthorizationServer, run_authlib
 from app.services.global_ids import to_global_id
-from app.services.grants import authorize_with_existing_grant, create_authorization_request, redirect_with
+from app.services.grants import (
+    authorize_with_existing_grant,
+    create_authorization_request,
+    grant_covers,
+    redirect_with,
+)
 from app.services.permissions import split_scopes
 from app.state import app_state, request_db
 
@@ -35,7 +46,8 @@ class ValidAuthorization:
     state: str | None
     code_challenge: str
     code_challenge_method: str
-    force_consent: bool
+    force_consent: bool  # prompt=consent: ask even when a grant covers the request
+    no_interaction: bool  # prompt=none: answer without any page, or with an error
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,7 @@ def _validate(
         )
     request = grant.request
     data = request.payload.data
+    prompt = (data.get("prompt") or "").split()
     return ValidAuthorization(
         app=request.client.app,
         redirect_uri=grant.redirect_uri,
@@ -69,7 +82,8 @@ def _validate(
         state=data.get("state") or None,
         code_challenge=data["code_challenge"],
         code_challenge_method=data["code_challenge_method"],
-        force_consent="consent" in (data.get("prompt") or "").split(),
+        force_consent="consent" in prompt,
+        no_interaction="none" in prompt,
     )
 
 
@@ -87,12 +101,20 @@ def _refused(request: Request, refused: RefusedAuthorization) -> Response:
     return redirect_to(redirect_with(refused.redirect_uri, params))
 
 
+def _needs_interaction(valid: ValidAuthorization, error: str, description: str) -> RefusedAuthorization:
+    """The answer to ``prompt=none`` when the person would have to see a page."""
+    return RefusedAuthorization(error=error, description=description, redirect_uri=valid.redirect_uri,
+                                state=valid.state)
+
+
 async def authorize(request: Request) -> Response:
     result = await run_authlib(request, _validate)
     if isinstance(result, RefusedAuthorization):
         return _refused(request, result)
     login = await current_login(request)
     if login is None:
+        if result.no_interaction:
+            return _refused(request, _needs_interaction(result, "login_required", "The person is not signed in."))
         return login_redirect(request)
     state = app_state(request)
     db = request_db(request)
@@ -105,5 +127,12 @@ async def authorize(request: Request) -> Response:
         back_to_app = await authorize_with_existing_grant(db, **common)  # type: ignore[arg-type]
         if back_to_app is not None:
             return redirect_to(back_to_app)
+    if result.no_interaction:
+        if await grant_covers(db, account=login.account, app_id=result.app.id, scopes=result.scopes):
+            # Granted before, but this client must have the person confirm (see may_skip_consent).
+            return _refused(request, _needs_interaction(
+                result, "interaction_required", "The person must confirm this request on the consent page."))
+        return _refused(request, _needs_interaction(
+            result, "consent_required", "The person has not authorized this app for these permissions."))
     pending = await create_authorization_request(db, session_id=login.session.id, **common)  # type: ignore[arg-type]
     return redirect_to(f"/oauth/consent?request={to_global_id(REQUEST_TYPE, pending.id)}")

@@ -1,7 +1,9 @@
 """``/oauth/consent``: the page that asks the person, and the form post that answers (Authorize app / Cancel).
 
 The answer is refused from another site (Fetch Metadata / Origin, SECURITY A6) and without the session that made
-the request; the service refuses another account's or session's request as unknown.
+the request; the service refuses another account's or session's request as unknown. When the account's grant
+already covers the request (a public client or a loopback redirect, which never get a code silently, or
+``prompt=consent``), the page is the one-click "Continue to <app>" form.
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from app.oauth.authorize import REQUEST_TYPE
 from app.oauth.pages import consent_page, error_page, login_redirect, redirect_to
 from app.services.errors import DomainError, NotFound
 from app.services.global_ids import from_global_id
-from app.services.grants import approve_authorization_request, deny_authorization_request, get_authorization_request
+from app.services.grants import (
+    approve_authorization_request,
+    deny_authorization_request,
+    get_authorization_request,
+    grant_covers,
+)
+from app.services.permissions import split_scopes
 from app.state import app_state, request_db
 
 DECISIONS = ("approve", "deny")
@@ -36,15 +44,18 @@ async def consent_form(request: Request) -> Response:
     if login is None:
         return login_redirect(request)
     request_gid = request.query_params.get("request", "")
+    db = request_db(request)
     try:
         pending = await get_authorization_request(
-            request_db(request), account=login.account, session_id=login.session.id,
+            db, account=login.account, session_id=login.session.id,
             request_id=from_global_id(request_gid, REQUEST_TYPE),
         )
     except DomainError as error:
         return _domain_error_page(request, error, login.account)
+    covered = await grant_covers(db, account=login.account, app_id=pending.app.id,
+                                 scopes=split_scopes(pending.request.scopes))
     return consent_page(request, pending=pending, request_gid=request_gid, viewer=login.account,
-                        catalog=app_state(request).catalog)
+                        catalog=app_state(request).catalog, already_authorized=covered)
 
 
 async def consent_decision(request: Request) -> Response:

@@ -57,10 +57,16 @@ class S256CodeChallenge(CodeChallenge):
         super().validate_code_challenge(grant, redirect_uri)
 
     def validate_code_verifier(self, grant: grants.BaseGrant, result: Any) -> None:
+        """Check the verifier. A code that fails the check is burnt (used up, nothing issued): whoever holds a code
+        gets one try, so a thief cannot guess verifiers, and nobody redeems it after a failed attempt."""
         request = grant.request
-        if request.authorization_code.code_challenge and not request.form.get("code_verifier"):
-            raise InvalidGrantError("Missing 'code_verifier'.")
-        super().validate_code_verifier(grant, result)
+        try:
+            if request.authorization_code.code_challenge and not request.form.get("code_verifier"):
+                raise InvalidGrantError("Missing 'code_verifier'.")
+            super().validate_code_verifier(grant, result)
+        except OAuth2Error:
+            storage.burn_code(grant.server.session, code_id=request.authorization_code.row.id)
+            raise
 
 
 class _UnsupportedResponseType(UnsupportedResponseTypeError):
@@ -123,6 +129,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 raise InvalidRequestError(f"Multiple '{name}' parameters.")
         if len(payload.state or "") > MAX_STATE_LENGTH:
             raise InvalidRequestError(f"'state' must be at most {MAX_STATE_LENGTH} characters.")
+        if "none" in (prompt := (payload.data.get("prompt") or "").split()) and len(prompt) > 1:
+            raise InvalidRequestError("prompt=none cannot be combined with other values.")  # OIDC Core §3.1.2.1
         if not payload.response_type:
             raise InvalidRequestError("Missing 'response_type'.")
         if payload.response_type != "code":

@@ -37,7 +37,10 @@ def error_page(request: Request, *, title: str, message: str, status_code: int =
 
 
 def consent_page(request: Request, *, pending: PendingAuthorization, request_gid: str, viewer: Account,
-                 catalog: Catalog) -> Response:
+                 catalog: Catalog, already_authorized: bool = False) -> Response:
+    """The consent page; ``already_authorized`` (the grant covers the request) makes it the one-click "Continue to
+    <app>" form, which public clients and loopback redirects get instead of a silent code (and ``prompt=consent``
+    instead of the full page)."""
     groups = catalog.groups(pending.request.scopes)
     return templates.TemplateResponse(
         request,
@@ -50,6 +53,7 @@ def consent_page(request: Request, *, pending: PendingAuthorization, request_gid
             "can_do": groups.can_do,
             "stay_connected": groups.other,
             "redirect_host": _host_of(pending.request.redirect_uri),
+            "already_authorized": already_authorized,
         },
         headers=PAGE_SECURITY_HEADERS,
     )

@@ -17,6 +17,7 @@ from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidGrantError, InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc6749.authenticate_client import authenticate_client_secret_basic
 from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -77,6 +78,14 @@ class ConsentryAuthorizationServer(AuthorizationServer):
         except Invalid as exc:
             raise InvalidGrantError(exc.message) from exc
 
+    def authenticate_client(self, request: OAuth2Request, methods: list[str], endpoint: str = "token") -> ClientModel:
+        """Authlib's client authentication (token, revocation and introspection endpoints), after refusing a request
+        that authenticates the client in more than one way (RFC 6749 §2.3: a client MUST NOT use more than one
+        method per request). Authlib would take the first method that works and ignore the rest."""
+        if (problem := _more_than_one_client(request)) is not None:
+            raise InvalidRequestError(problem)
+        return super().authenticate_client(request, methods, endpoint)  # type: ignore[no-any-return]
+
     def create_oauth2_request(self, request: RequestSnapshot | OAuth2Request) -> OAuth2Request:
         return request if isinstance(request, OAuth2Request) else StarletteOAuth2Request(request)
 
@@ -134,6 +143,27 @@ def _client_secret_basic(query_client: Callable[[str], ClientModel | None], requ
         return authenticate_client_secret_basic(query_client, request)
     except (UnicodeDecodeError, ValueError):  # ValueError: a header like "Basic\xa0…" that splits into one part
         return None
+
+
+def _more_than_one_client(request: OAuth2Request) -> str | None:
+    """Why the request's client credentials conflict, if they do: an ``Authorization: Basic`` header (even one that
+    cannot be decoded: it is an attempt) together with a ``client_secret`` in the body, or with a body ``client_id``
+    that is not the header's. The same ``client_id`` in both places is allowed: many clients send it, and RFC 6749
+    §4.1.3 does not forbid it. Fixed texts: nothing of the request is echoed."""
+    scheme = (request.headers.get("Authorization") or "").split(None, 1)
+    if not scheme or scheme[0].lower() != "basic":
+        return None
+    if "client_secret" in request.form:
+        return "Authenticate the client in one way only: HTTP Basic or client_secret in the body, not both."
+    if "client_id" not in request.form:
+        return None
+    try:
+        basic_client_id, _ = extract_basic_authorization(request.headers)
+    except (UnicodeDecodeError, ValueError):  # undecodable: no client_id can match it
+        basic_client_id = None
+    if request.form["client_id"] != basic_client_id:
+        return "The client_id in the body is not the client of the Authorization header."
+    return None
 
 
 # Authlib's threads: as many as the sync engine's pool keeps connections for them (app.db.POOL_SIZE), so concurrent

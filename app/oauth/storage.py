@@ -1,10 +1,22 @@
 """Storage for the token, revocation and introspection endpoints: sync functions for Authlib's worker thread.
 
-Each takes the thread's own sync ``Session`` and owns its transaction. Lock order everywhere is "grant row first":
-a redemption or refresh locks its grant (``SELECT ... FOR UPDATE``) before writing, and
-``app.services.revocation.revoke_access`` updates the grant before the tokens, so a revoke racing a refresh either
-waits for the new token and kills it, or makes the refresh fail: no live token survives a revoke. On SQLite
-writers are serialised by the database lock and every write below is conditional, which gives the same outcome.
+Each takes the thread's own sync ``Session`` and owns its transaction.
+
+Lock order (the one place it is written down; ``app.services.revocation`` follows it too): **the grant row first,
+then its tokens and codes.** Every path that issues or ends tokens takes the grant's row lock before it writes a
+token row:
+
+- issuing (code redemption, refresh rotation) locks the live grant with ``SELECT ... FOR UPDATE`` and then, in the
+  same transaction, consumes the code or old refresh token and inserts the new row;
+- ending (RFC 7009 revocation, refresh-token reuse, code replay) locks the grant with ``SELECT ... FOR UPDATE``
+  whatever its state, then ends the tokens with one bulk UPDATE;
+- revoking the app (``revoke_access``, a password change) UPDATEs the grant row first, which takes the same lock.
+
+So an ending either waits for a rotation's commit and then, in a new statement snapshot (READ COMMITTED), sees and
+ends the new row too, or commits first and makes the rotation's conditional consume fail. Without the lock a bare
+``UPDATE ... WHERE family_id = ?`` could run between a rotation's "mark old used" and "insert new" and miss the new
+row. On SQLite writers are serialised by the database lock and every write below is conditional, which gives the
+same outcome.
 """
 
 from __future__ import annotations
@@ -78,16 +90,20 @@ def find_live_code(session: Session, *, code: str, app_id: uuid.UUID) -> Authori
     if row is None or row.app_id != app_id:
         return None
     if row.used_at is not None:
-        revoke_tokens_of_code(session, code_id=row.id)
+        revoke_tokens_of_code(session, grant_id=row.grant_id, code_id=row.id)
         return None
     return row if row.expires_at > utcnow() else None
 
 
-def _revoke_where(session: Session, *criteria: ColumnElement[bool]) -> None:
-    """One bulk UPDATE of live tokens, committed on its own."""
+def _end_tokens(session: Session, *, grant_id: uuid.UUID, criteria: ColumnElement[bool]) -> None:
+    """Lock the grant (see the lock order above), then end its matching live tokens in one bulk UPDATE, committed
+    on its own."""
     try:
+        session.execute(select(Grant.id).where(Grant.id == grant_id).with_for_update())  # type: ignore[arg-type]
         session.execute(
-            update(OAuthToken).where(*criteria, OAuthToken.revoked_at.is_(None)).values(revoked_at=utcnow())  # type: ignore[union-attr]
+            update(OAuthToken)
+            .where(OAuthToken.grant_id == grant_id, criteria, OAuthToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
+            .values(revoked_at=utcnow())
         )
         session.commit()
     except BaseException:
@@ -95,13 +111,14 @@ def _revoke_where(session: Session, *criteria: ColumnElement[bool]) -> None:
         raise
 
 
-def revoke_tokens_of_code(session: Session, *, code_id: uuid.UUID) -> None:
-    _revoke_where(session, OAuthToken.code_id == code_id)  # type: ignore[arg-type]
+def revoke_tokens_of_code(session: Session, *, grant_id: uuid.UUID, code_id: uuid.UUID) -> None:
+    """End every token issued from one code (RFC 6749 §4.1.2: the code was replayed)."""
+    _end_tokens(session, grant_id=grant_id, criteria=OAuthToken.code_id == code_id)  # type: ignore[arg-type]
 
 
-def revoke_family(session: Session, *, family_id: uuid.UUID) -> None:
+def revoke_family(session: Session, *, grant_id: uuid.UUID, family_id: uuid.UUID) -> None:
     """Revoke every token descended from one code (RFC 9700 §4.14.2: refresh token reuse)."""
-    _revoke_where(session, OAuthToken.family_id == family_id)  # type: ignore[arg-type]
+    _end_tokens(session, grant_id=grant_id, criteria=OAuthToken.family_id == family_id)  # type: ignore[arg-type]
 
 
 def _lock_live_grant(session: Session, grant_id: uuid.UUID) -> Grant | None:
@@ -158,7 +175,7 @@ def redeem_code(session: Session, *, code: AuthorizationCode, tokens: NewTokens)
     )
     if row is not None:
         return row
-    revoke_tokens_of_code(session, code_id=code.id)
+    revoke_tokens_of_code(session, grant_id=code.grant_id, code_id=code.id)
     raise Invalid("The authorization code was already used.")
 
 
@@ -171,7 +188,7 @@ def find_live_refresh_token(session: Session, *, refresh_token: str, app_id: uui
     if row is None or row.app_id != app_id or row.revoked_at is not None:
         return None
     if row.refresh_used_at is not None:
-        revoke_family(session, family_id=row.family_id)
+        revoke_family(session, grant_id=row.grant_id, family_id=row.family_id)
         return None
     return row if row.refresh_expires_at is not None and row.refresh_expires_at > utcnow() else None
 
@@ -192,7 +209,7 @@ def rotate_refresh_token(session: Session, *, old: OAuthToken, tokens: NewTokens
     )
     if row is not None:
         return row
-    revoke_family(session, family_id=old.family_id)
+    revoke_family(session, grant_id=old.grant_id, family_id=old.family_id)
     raise Invalid("The refresh token was already used.")
 
 
@@ -228,6 +245,22 @@ def revoke_token(session: Session, *, view: TokenView) -> None:
     """RFC 7009: revoking a refresh token also revokes every access token of its family; revoking an access token
     ends its row, refresh token included."""
     if view.kind == REFRESH_TOKEN:
-        revoke_family(session, family_id=view.row.family_id)
+        revoke_family(session, grant_id=view.row.grant_id, family_id=view.row.family_id)
         return
-    _revoke_where(session, OAuthToken.id == view.row.id)  # type: ignore[arg-type]
+    _end_tokens(session, grant_id=view.row.grant_id, criteria=OAuthToken.id == view.row.id)  # type: ignore[arg-type]
+
+
+def burn_code(session: Session, *, code_id: uuid.UUID) -> None:
+    """Use a code up without issuing anything (its PKCE verification failed), committed on its own: the request
+    that burns it fails, and the code must stay burnt. Conditional, so a code redeemed meanwhile keeps its tokens;
+    it locks only the code's row and ends no token, so it needs no grant lock (see the lock order above)."""
+    try:
+        session.execute(
+            update(AuthorizationCode)
+            .where(AuthorizationCode.id == code_id, AuthorizationCode.used_at.is_(None))  # type: ignore[arg-type,union-attr]
+            .values(used_at=utcnow())
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

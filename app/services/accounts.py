@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Select, Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from app.db import transaction
 from app.models import Account
@@ -79,13 +81,24 @@ def check_credentials(connection: Connection, *, username: str, password: str) -
     Blocking, on a sync connection: it runs in a password thread (``sessions.sign_in``). Unknown users still cost
     one argon2 verification, so timing does not tell which usernames exist.
     """
+    account, _row = check_credentials_by(connection, lookup=_BY_USERNAME_KEY, params={}, username=username,
+                                         password=password)
+    return account
+
+
+def check_credentials_by(connection: Connection, *, lookup: Select[Any], params: Mapping[str, Any], username: str,
+                         password: str) -> tuple[Account, RowMapping]:
+    """``check_credentials`` with the caller's ``lookup``: every column of the account's table, under their own
+    names, and whatever else the caller reads in the same round trip (bound by ``params`` and ``:key``, the
+    username's key). Returns the account and the whole row."""
     key = username_key(username)
     # A username no column could hold (a NUL: PostgreSQL refuses it) names nobody; it still costs a verify.
-    row = None if is_unrepresentable(key) else connection.execute(_BY_USERNAME_KEY, {"key": key}).first()
-    account = None if row is None else detached_from_row(Account, row._mapping)
+    row = None if is_unrepresentable(key) else connection.execute(lookup, {**params, "key": key}).first()
+    account = None if row is None else detached_from_row(
+        Account, {column.name: row._mapping[column.name] for column in _accounts.c})
     matches = passwords.verify(account.password_hash if account else None, password)
-    if account is None or not matches:
+    if account is None or row is None or not matches:
         raise Invalid(WRONG_CREDENTIALS, field="password")
     if account.is_disabled:
         raise Invalid("This account is disabled.", field="username")
-    return account
+    return account, row._mapping

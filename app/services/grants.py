@@ -7,6 +7,7 @@ the login session that made it, so only that session can approve or deny it, onc
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -111,15 +112,59 @@ async def create_authorization_request(
     return request
 
 
+def is_loopback_uri(uri: str) -> bool:
+    """Whether ``uri`` points at the person's own device: any process there can listen on it (RFC 8252 §8.3).
+
+    Wider than what registration allows plain http for: ``*.localhost`` names (RFC 6761 §6.3), the whole
+    127.0.0.0/8, IPv4-mapped loopback and the unspecified address all reach the device too."""
+    try:
+        host = (urlsplit(uri).hostname or "").rstrip(".")
+    except ValueError:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return address.is_loopback or address.is_unspecified or (mapped is not None and mapped.is_loopback)
+
+
+def may_skip_consent(*, app: App, redirect_uri: str) -> bool:
+    """Whether a grant that covers a request may answer it with a code and no interaction.
+
+    Only when the code can reach nobody but the app: a confidential client (it must prove itself at the token
+    endpoint) redirecting to a host of its own. A public client's ``client_id`` and a loopback redirect can be used
+    by any program on the device, and PKCE only proves that whoever redeems the code started the flow, not who
+    they are (RFC 6749 §10.2, RFC 8252 §8.6): those requests always show the consent page."""
+    return app.confidential and not is_loopback_uri(redirect_uri)
+
+
+async def _covering_grant(
+    db: AsyncSession, *, account: Account, app_id: uuid.UUID, scopes: list[str]
+) -> Grant | None:
+    grant = (
+        await db.execute(select(Grant).where(Grant.app_id == app_id, *_active_grants(account)))  # type: ignore[arg-type]
+    ).scalar_one_or_none()
+    return grant if grant is not None and set(scopes) <= set(split_scopes(grant.scopes)) else None
+
+
+async def grant_covers(db: AsyncSession, *, account: Account, app_id: uuid.UUID, scopes: list[str]) -> bool:
+    """Whether the account's active grant to the app already includes every one of ``scopes``."""
+    return await _covering_grant(db, account=account, app_id=app_id, scopes=scopes) is not None
+
+
 async def authorize_with_existing_grant(
     db: AsyncSession, *, account: Account, app: App, redirect_uri: str, scopes: list[str], state: str | None,
     code_challenge: str, code_challenge_method: str, settings: Settings,
 ) -> str | None:
-    """The redirect URI with a fresh code when an active grant already covers every requested scope, else None."""
-    grant = (
-        await db.execute(select(Grant).where(Grant.app_id == app.id, *_active_grants(account)))  # type: ignore[arg-type]
-    ).scalar_one_or_none()
-    if grant is None or not set(scopes) <= set(split_scopes(grant.scopes)):
+    """The redirect URI with a fresh code when an active grant already covers every requested scope and the app may
+    skip consent (``may_skip_consent``), else None: the person must be asked."""
+    if not may_skip_consent(app=app, redirect_uri=redirect_uri):
+        return None
+    grant = await _covering_grant(db, account=account, app_id=app.id, scopes=scopes)
+    if grant is None:
         return None
     async with transaction(db):
         code = add_authorization_code(

@@ -21,7 +21,8 @@ from app.services.accounts import check_new_password
 from app.services.errors import Invalid
 from app.services.revocation import revoke_grants
 from app.services.passwords import hash_password, verify_password
-from app.services.ratelimit import LoginLimiter
+from app.services.known_devices import KnownDevice
+from app.services.ratelimit import LoginLimiter, counted_attempt
 from app.services.sessions import SessionPolicy, end_other_sessions
 
 
@@ -44,11 +45,13 @@ async def change_password(
     ip_address: str | None = None,
     limiter: LoginLimiter | None = None,
 ) -> PasswordChanged:
-    attempt = await limiter.reserve(username_key=account.username_key, ip_address=ip_address) if limiter else None
-    if not await verify_password(account.password_hash, current_password):
-        raise Invalid("Your current password is incorrect.", field="currentPassword")
-    if limiter and attempt:
-        await limiter.succeeded(attempt)
+    # The signed-in session is a device that signed in to this account: it guesses on a budget of its own, so a
+    # stranger's failed sign-ins never keep the owner from changing the password.
+    session_device = KnownDevice(username_key=account.username_key, device_id=f"session-{current_session_id}")
+    async with counted_attempt(limiter, username_key=account.username_key, ip_address=ip_address,
+                               device=session_device):
+        if not await verify_password(account.password_hash, current_password):
+            raise Invalid("Your current password is incorrect.", field="currentPassword")
     check_new_password(new_password, username=account.username, field="newPassword")
     password_hash = await hash_password(new_password)
     now = utcnow()

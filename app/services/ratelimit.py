@@ -1,12 +1,32 @@
-"""Limits on failed sign-ins, per account and per client IP (OWASP Authentication cheat sheet, Keycloak's
-brute-force detection).
+"""Limits on failed sign-ins that stop guessers without locking an account's owner out (OWASP Authentication
+cheat sheet: "Account Lockout" and "Device Cookies"; Keycloak's brute-force detection).
+
+Every attempt must fit two budgets of failures, both fixed windows that start at their first count:
+
+- **its subject**: a *known device* (one whose device cookie, ``known_devices``, says it signed in to this account
+  before; for a password change, the signed-in session) has a budget of its own, ``per_device`` (by default the
+  same size as ``per_account``). Every other device shares the account's budget, ``per_account``, counted by
+  username key (so ``ALICE``, `` alice `` and ``alice\\t`` count as one account, and unknown usernames are limited
+  the same way). A stranger's guesses therefore never touch the budget of the owner's devices.
+- **the client IP**: ``per_ip``, against one address trying many accounts. It refuses outright while spent.
+
+A subject's spent budget *slows* attempts rather than refusing them for the rest of the window: every attempt
+also counts in the subject's current interval of ``slowdown_seconds`` (a fixed window of its own, starting at the
+first attempt after the previous interval ended), and an attempt over budget is let through only as the first
+attempt of its interval. So, for the defaults (``10/15 minutes``, 60 seconds): ten attempts; the next is taken
+once the interval that holds the tenth has ended (at most 60 seconds later), then at most one a minute, until the
+15-minute window ends and a new one allows ten more. That is at most 10 + 15 = 25 guesses in each 15-minute window,
+per account from all unknown devices together, and per known device. Parallel attempts cannot slip past: each
+takes its units before its password is checked, and only the first attempt of an interval passes over budget. A
+refused attempt answers ``RateLimited`` with the seconds until an attempt would be taken again (the
+``Retry-After``), and leaves nothing counted.
+
+Only failures count: a successful sign-in hands its units back (``hand_back``), and so does an attempt that failed
+on our side (the database unavailable): a 503 costs the person nothing.
 
 Counts live in memory by default and in Redis when ``CONSENTRY_REDIS_URL`` is set, so several workers share them.
-Every attempt *reserves* one unit of both budgets before the password is checked: a burst of parallel attempts
-cannot slip past the limit while the first ones are still hashing. A successful sign-in hands its units back, so
-only failures count. If Redis is unreachable the limiter falls back to an in-process count rather than letting
-every attempt through or locking everybody out, and keeps to it for ``SHARED_RETRY_SECONDS`` before asking Redis
-again.
+If Redis is unreachable the limiter falls back to an in-process count rather than letting every attempt through or
+locking everybody out, and keeps to it for ``SHARED_RETRY_SECONDS`` before asking Redis again.
 """
 
 from __future__ import annotations
@@ -14,18 +34,26 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
 from limits.storage import storage_from_string
 
-from app.services.errors import RateLimited
+from app.services.errors import DomainError, RateLimited
+from app.services.known_devices import KnownDevice
 
 log = logging.getLogger(__name__)
 
 TOO_MANY_ATTEMPTS = "Too many failed sign-in attempts. Try again later."
 _NO_IP = "unknown"
+
+
+def clock() -> float:
+    """Epoch seconds for the in-process windows and for ``Retry-After`` (tests move it forward)."""
+    return time.time()
 
 
 def _async_storage_url(redis_url: str) -> str:
@@ -36,7 +64,7 @@ def _async_storage_url(redis_url: str) -> str:
 
 
 class LocalWindows:
-    """Fixed-window counts kept in this process, with the two calls of limits' storages that the limiter uses.
+    """Fixed-window counts kept in this process, with the calls of limits' storages that the limiter uses.
 
     A window starts at a key's first count and lasts the limit's period, as in limits' own storages. Not limits'
     ``MemoryStorage``: that one starts an expiry task and walks every key it holds on each count, so a sign-in
@@ -51,7 +79,7 @@ class LocalWindows:
         self._sweep_at = self._FIRST_SWEEP_AT
 
     async def incr(self, key: str, expiry: float, amount: int = 1) -> int:
-        now = time.time()
+        now = clock()
         window = self._windows.get(key)
         if window is None or window[0] <= now:
             if amount < 0:  # a refund for a window that has already ended: nothing is left to hand back
@@ -61,9 +89,13 @@ class LocalWindows:
         window[1] += amount
         return int(window[1])
 
+    async def get(self, key: str) -> int:
+        window = self._windows.get(key)
+        return int(window[1]) if window is not None and window[0] > clock() else 0
+
     async def get_expiry(self, key: str) -> float:
         window = self._windows.get(key)
-        return window[0] if window is not None else time.time()
+        return window[0] if window is not None else clock()
 
     def _sweep(self, now: float) -> None:
         if len(self._windows) < self._sweep_at:
@@ -73,13 +105,27 @@ class LocalWindows:
 
 
 Counts = Storage | LocalWindows
+Unit = tuple[RateLimitItem, str]  # one count: the limit and the key it is counted under
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """``item`` attempts per window under ``key``; with ``slowed``, one more per slowed interval once spent."""
+
+    item: RateLimitItem
+    key: str
+    slowed: RateLimitItem | None = None
+
+    @property
+    def slowed_key(self) -> str:
+        return f"{self.key}:slowed"
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """One reserved sign-in attempt: keys it was counted under, so a success can hand the units back."""
+    """One reserved sign-in attempt: the units it counted, so a success (or our failure) can hand them back."""
 
-    keys: tuple[tuple[RateLimitItem, str], ...]
+    keys: tuple[Unit, ...]
     storage: Counts
 
 
@@ -87,13 +133,25 @@ class Attempt:
 SHARED_RETRY_SECONDS = 30
 
 
-class LoginLimiter:
-    """Budgets of failed sign-ins for each account (by username, known or not) and each client IP."""
+async def _incr(storage: Counts, unit: Unit, amount: int) -> int:
+    item, key = unit
+    return await storage.incr(item.key_for(key), item.get_expiry(), amount=amount)
 
-    def __init__(self, *, per_account: str, per_ip: str, redis_url: str | None = None,
-                 key_prefix: str = "consentry") -> None:
+
+async def _give_back(storage: Counts, units: list[Unit]) -> None:
+    for unit in units:
+        await _incr(storage, unit, -1)
+
+
+class LoginLimiter:
+    """Budgets of failed sign-ins for each account's unknown devices, each known device, and each client IP."""
+
+    def __init__(self, *, per_account: str, per_ip: str, per_device: str | None = None, slowdown_seconds: int = 60,
+                 redis_url: str | None = None, key_prefix: str = "consentry") -> None:
         self.per_account = parse(per_account)
+        self.per_device = parse(per_device) if per_device else self.per_account
         self.per_ip = parse(per_ip)
+        self.slowed = parse(f"1/{slowdown_seconds} seconds")
         self.key_prefix = key_prefix
         self._fallback = LocalWindows()
         self._storage: Counts = self._fallback
@@ -108,49 +166,109 @@ class LoginLimiter:
         """True when counts are shared through Redis rather than kept in this process."""
         return self._storage is not self._fallback
 
-    def _keys(self, username_key: str, ip_address: str | None) -> tuple[tuple[RateLimitItem, str], ...]:
-        return ((self.per_account, f"login:account:{username_key}"),
-                (self.per_ip, f"login:ip:{ip_address or _NO_IP}"))
+    def _budgets(self, username_key: str, ip_address: str | None,
+                 device: KnownDevice | None) -> tuple[_Budget, ...]:
+        if device is not None and device.username_key == username_key:  # a verdict for this account only
+            subject = _Budget(self.per_device, f"login:device:{username_key}:{device.device_id}", self.slowed)
+        else:
+            subject = _Budget(self.per_account, f"login:account:{username_key}", self.slowed)
+        return subject, _Budget(self.per_ip, f"login:ip:{ip_address or _NO_IP}")
 
-    async def reserve(self, *, username_key: str, ip_address: str | None) -> Attempt:
-        """Count one attempt against both budgets, or raise ``RateLimited`` (nothing counted) when one is spent."""
-        keys = self._keys(username_key, ip_address)
+    async def reserve(self, *, username_key: str, ip_address: str | None,
+                      device: KnownDevice | None = None) -> Attempt:
+        """Count one attempt against its subject's and its IP's budgets, or raise ``RateLimited`` (nothing
+        counted). ``device``: the request's device, when it signed in to this account before."""
+        budgets = self._budgets(username_key, ip_address, device)
         failed_at = self._shared_failed_at
         if failed_at is not None and time.monotonic() - failed_at < SHARED_RETRY_SECONDS:
             # Redis failed a moment ago: a Redis that accepts connections but never answers would otherwise cost
-            # every sign-in its 2-second timeout (and a document of ten aliased logins twenty seconds).
-            return await self._reserve(self._fallback, keys)
+            # every sign-in its 2-second timeout.
+            return await self._reserve(self._fallback, budgets)
         try:
-            attempt = await self._reserve(self._storage, keys)
+            attempt = await self._reserve(self._storage, budgets)
         except RateLimited:
             raise
         except Exception as exc:  # Redis down or timing out: keep limiting, per process, instead of failing open
             self._shared_failed_at = time.monotonic()
             log.warning("shared rate-limit storage unavailable (%s); counting in this process for %d s",
                         type(exc).__name__, SHARED_RETRY_SECONDS)
-            return await self._reserve(self._fallback, keys)
+            return await self._reserve(self._fallback, budgets)
         self._shared_failed_at = None
         return attempt
 
-    async def _reserve(self, storage: Counts, keys: tuple[tuple[RateLimitItem, str], ...]) -> Attempt:
-        taken: list[tuple[RateLimitItem, str]] = []
-        for item, key in keys:  # a fixed window, as limits' FixedWindowRateLimiter.hit counts it
-            if await storage.incr(item.key_for(key), item.get_expiry(), amount=1) <= item.amount:
-                taken.append((item, key))
-                continue
-            # Over budget: this attempt never reaches the password check, so it leaves no count behind.
-            await storage.incr(item.key_for(key), item.get_expiry(), amount=-1)
-            for done_item, done_key in taken:
-                await storage.incr(done_item.key_for(done_key), done_item.get_expiry(), amount=-1)
-            reset_at = await storage.get_expiry(item.key_for(key))
-            raise RateLimited(TOO_MANY_ATTEMPTS, retry_after=max(1, math.ceil(reset_at - time.time())),
-                              field="username")
+    async def _reserve(self, storage: Counts, budgets: tuple[_Budget, ...]) -> Attempt:
+        taken: list[Unit] = []
+        for budget in budgets:
+            units = await self._take(storage, budget)
+            if units is None:
+                # Refused: this attempt never reaches the password check, so it leaves no count behind.
+                await _give_back(storage, taken)
+                raise RateLimited(TOO_MANY_ATTEMPTS, retry_after=await self._wait(storage, budgets),
+                                  field="username")
+            taken.extend(units)
         return Attempt(keys=tuple(taken), storage=storage)
 
-    async def succeeded(self, attempt: Attempt) -> None:
-        """The credentials were right: the attempt was not a failure, so its units go back."""
+    async def _take(self, storage: Counts, budget: _Budget) -> list[Unit] | None:
+        """The units one attempt takes from ``budget``, or None (none taken) when it does not fit."""
+        units: list[Unit] = []
+        first_of_interval = False
+        if budget.slowed is not None:
+            # Every attempt counts in the current slowed interval, before the budget: an attempt right after the
+            # budget's last one finds the interval used, and of parallel attempts over budget only one is first.
+            slowed: Unit = (budget.slowed, budget.slowed_key)
+            first_of_interval = await _incr(storage, slowed, 1) <= budget.slowed.amount
+            units.append(slowed)
+        main: Unit = (budget.item, budget.key)
+        if await _incr(storage, main, 1) <= budget.item.amount:
+            return [*units, main]
+        await _incr(storage, main, -1)
+        if first_of_interval:
+            return units  # over budget, slowed: the one attempt of this interval
+        await _give_back(storage, units)
+        return None
+
+    async def _wait(self, storage: Counts, budgets: tuple[_Budget, ...]) -> int:
+        """Whole seconds until every budget would take an attempt again (at least 1)."""
+        now, longest = clock(), 0.0
+        for budget in budgets:
+            wait = await self._spent_for(storage, budget.item, budget.key, now)
+            if wait and budget.slowed is not None:
+                wait = min(wait, await self._spent_for(storage, budget.slowed, budget.slowed_key, now))
+            longest = max(longest, wait)
+        return max(1, math.ceil(longest))
+
+    @staticmethod
+    async def _spent_for(storage: Counts, item: RateLimitItem, key: str, now: float) -> float:
+        """Seconds until ``item``'s window under ``key`` has room again; 0 when it has room now."""
+        if await storage.get(item.key_for(key)) < item.amount:
+            return 0.0
+        return max(0.0, await storage.get_expiry(item.key_for(key)) - now)
+
+    async def hand_back(self, attempt: Attempt) -> None:
+        """The attempt is not a failure to count: the credentials were right, or checking them failed on our side
+        (the database unavailable). Its units go back."""
         try:
-            for item, key in attempt.keys:
-                await attempt.storage.incr(item.key_for(key), item.get_expiry(), amount=-1)
+            await _give_back(attempt.storage, list(attempt.keys))
         except Exception as exc:  # a refund that cannot be written only makes the limit slightly stricter
-            log.warning("could not refund a successful sign-in attempt (%s)", type(exc).__name__)
+            log.warning("could not hand back a sign-in attempt (%s)", type(exc).__name__)
+
+
+@asynccontextmanager
+async def counted_attempt(limiter: LoginLimiter | None, *, username_key: str, ip_address: str | None,
+                          device: KnownDevice | None = None) -> AsyncIterator[None]:
+    """``async with counted_attempt(...):`` around one check of credentials. The attempt is reserved first
+    (``RateLimited`` when it does not fit); it stays counted only when the block raises a domain error (wrong
+    credentials): a success, and a failure of ours (any other exception, such as the database being unavailable),
+    hand its units back. Without a limiter, nothing is counted."""
+    if limiter is None:
+        yield
+        return
+    attempt = await limiter.reserve(username_key=username_key, ip_address=ip_address, device=device)
+    try:
+        yield
+    except DomainError:
+        raise  # the credentials were wrong (or the account disabled): a failure, and it counts
+    except Exception:
+        await limiter.hand_back(attempt)  # our fault, not the person's: a 503 costs them nothing
+        raise
+    await limiter.hand_back(attempt)

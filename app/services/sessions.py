@@ -11,26 +11,29 @@ import asyncio
 import functools
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from app.db import transaction
 from app.models import Account, LoginSession, utcnow
 from app.models.base import detached_from_row
-from app.services.accounts import check_credentials, username_key
+from app.services.accounts import WRONG_CREDENTIALS, check_credentials_by, username_key
 from app.services.devices import describe_location, describe_user_agent
-from app.services.errors import NotFound
+from app.services.errors import Invalid, NotFound
 from app.services.paging import After, KeysetList, ListPage
 from app.services.passwords import in_password_thread
-from app.services.ratelimit import LoginLimiter
+from app.services.known_devices import KnownDevice
+from app.services.ratelimit import LoginLimiter, counted_attempt
 from app.services.text import clipped
 from app.services.tokens import digest, new_token
 from app.settings import Settings
 
+# Before any session: the live-session count of a sign-in without a policy counts every unrevoked session.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # last_active_at is written at most this often per session, not on every request.
 ACTIVITY_WRITE_INTERVAL = timedelta(minutes=1)
 CLIENT_KINDS = ("web", "mobile", "api")
@@ -40,10 +43,13 @@ CLIENT_KINDS = ("web", "mobile", "api")
 class SessionPolicy:
     idle_timeout: timedelta
     absolute_lifetime: timedelta
+    # How many live sessions one account may hold; a sign-in past it ends the least recently active ones.
+    max_live_sessions: int | None = None
 
     @classmethod
     def of(cls, settings: Settings) -> SessionPolicy:
-        return cls(idle_timeout=settings.session_idle_timeout, absolute_lifetime=settings.session_absolute_lifetime)
+        return cls(idle_timeout=settings.session_idle_timeout, absolute_lifetime=settings.session_absolute_lifetime,
+                   max_live_sessions=settings.max_sessions_per_account)
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ class SignedIn:
     account: Account
     session: LoginSession
     token: str  # the raw token: handed to the client once, never stored
+    # Sessions this sign-in ended to keep the account within its limit of live sessions, least recently active first.
+    ended_sessions: tuple[SessionRow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,20 @@ _END_OTHERS = (
 )
 _END_LIVE_OTHERS = _END_OTHERS.where(_ACTIVE)
 _END_EXPIRED_OTHERS = _END_OTHERS.where(_sessions.c.revoked_at.is_(None))
+# The account's live sessions past the newest ``keep`` by last activity: what a sign-in ends when the account holds
+# more than its limit. SESSION_LIMIT_REASON is what the person is told ended them.
+SESSION_LIMIT_REASON = "session_limit"
+_END_OVER_LIMIT = (
+    update(_sessions)
+    .where(_sessions.c.id.in_(
+        select(_sessions.c.id)
+        .where(_sessions.c.account_id == bindparam("of_account"), _ACTIVE)
+        .order_by(_sessions.c.last_active_at.desc(), _sessions.c.id.desc())
+        .offset(bindparam("keep", type_=Integer))
+    ))
+    .values(revoked_at=bindparam("now"), revoked_reason=SESSION_LIMIT_REASON)
+    .returning(*(_sessions.c[name] for name in SessionRow.__annotations__))
+)
 # One session by its token, when it is live: the one a browser's cookie named before the browser signed in again.
 _END_BY_TOKEN = (
     update(_sessions)
@@ -142,6 +164,23 @@ def _window(policy: SessionPolicy, now: datetime) -> dict[str, datetime]:
 
 # Core, not the ORM's unit of work: a sign-in is one INSERT, and flushing an object costs more than running it.
 _OPEN = insert(_sessions)
+# A sign-in's INSERT, bound to the credential it checked: the row is written only while the account still has the
+# password hash that was verified (and is not disabled), in the same statement. On PostgreSQL the SELECT takes a
+# share lock on the account row, so a password change (which UPDATEs that row, then ends the other sessions) either
+# waits for this INSERT and then ends the new session, or commits first and this statement, re-checking the row,
+# writes nothing. SQLite runs the one statement under its write lock, which orders it the same way. Without it a
+# password change landing during the tens of milliseconds of the hash check missed the session it opened.
+_OPEN_IF_CREDENTIAL_HOLDS = insert(_sessions).from_select(
+    [column.name for column in _sessions.c],
+    select(*(bindparam(f"new_{column.name}", type_=column.type) for column in _sessions.c))
+    .select_from(_accounts)
+    .where(
+        _accounts.c.id == bindparam("checked_account"),
+        _accounts.c.password_hash == bindparam("checked_hash"),
+        _accounts.c.is_disabled.is_(False),
+    )
+    .with_for_update(read=True),
+).execution_options(preserve_rowcount=True)  # SQLAlchemy reports an INSERT's row count only when asked
 
 
 def _new_session(
@@ -171,18 +210,50 @@ def _new_session(
     }
 
 
+# The sign-in's one lookup: the account, and how many live sessions it has (so the UPDATE above runs only when a
+# sign-in takes the account past its limit, and the usual sign-in stays one SELECT and one INSERT).
+_ACCOUNT_FOR_SIGN_IN = (
+    select(*_accounts.c, select(func.count()).select_from(_sessions)
+           .where(_sessions.c.account_id == _accounts.c.id, _ACTIVE).scalar_subquery().label("live_sessions"))
+    .where(_accounts.c.username_key == bindparam("key"))
+)
+
+
+def _end_sessions_over_limit(connection: Connection, *, account_id: uuid.UUID, policy: SessionPolicy | None,
+                             live_before: int, now: datetime) -> tuple[SessionRow, ...]:
+    """End the account's least recently active live sessions beyond ``policy.max_live_sessions`` (one UPDATE),
+    when the new session took it past the limit (``live_before`` did not count the new one). Two sign-ins racing
+    at the limit can each see room; the next sign-in ends what they left over."""
+    if policy is None or policy.max_live_sessions is None or live_before + 1 <= policy.max_live_sessions:
+        return ()
+    ended = connection.execute(_END_OVER_LIMIT, {
+        "of_account": account_id, "keep": policy.max_live_sessions, "now": now, **_window(policy, now)}).all()
+    return tuple(sorted(ended, key=lambda row: row.last_active_at))  # type: ignore[arg-type]
+
+
 def _check_and_open(
     engine: Engine, *, username: str, password: str, ip_address: str | None, user_agent: str | None,
-    client_kind: str,
+    client_kind: str, policy: SessionPolicy | None,
 ) -> SignedIn:
     token = new_token()
+    window = _window(policy, utcnow()) if policy is not None else {"idle_after": _EPOCH, "born_after": _EPOCH}
     with engine.connect() as connection:
-        account = check_credentials(connection, username=username, password=password)
+        account, row = check_credentials_by(connection, lookup=_ACCOUNT_FOR_SIGN_IN, params=window,
+                                            username=username, password=password)
         values = _new_session(account=account, token=token, ip_address=ip_address, user_agent=user_agent,
                               client_kind=client_kind)
-        connection.execute(_OPEN, values)
+        opened = connection.execute(_OPEN_IF_CREDENTIAL_HOLDS, {
+            **{f"new_{name}": value for name, value in values.items()},
+            "checked_account": account.id, "checked_hash": account.password_hash})
         connection.commit()  # a no-op on an autocommit engine: the INSERT was committed on its own
-    return SignedIn(account=account, session=detached_from_row(LoginSession, values), token=token)
+        if opened.rowcount != 1:  # the password changed (or the account was disabled) while it was being checked
+            raise Invalid(WRONG_CREDENTIALS, field="password")
+        ended = _end_sessions_over_limit(connection, account_id=account.id, policy=policy,
+                                         live_before=int(row["live_sessions"]),
+                                         now=values["signed_in_at"])  # type: ignore[arg-type]
+        connection.commit()
+    return SignedIn(account=account, session=detached_from_row(LoginSession, values), token=token,
+                    ended_sessions=ended)
 
 
 async def sign_in(
@@ -194,11 +265,18 @@ async def sign_in(
     user_agent: str | None,
     client_kind: str = "web",
     limiter: LoginLimiter | None = None,
+    policy: SessionPolicy | None = None,
+    device: KnownDevice | None = None,
 ) -> SignedIn:
     """Check the credentials and open a new session with a fresh random token (no session fixation).
 
-    With a ``limiter``, every attempt counts against the account's and the IP's budgets of failures first
-    (``RateLimited`` once one is spent, before any password is checked); a success hands its count back.
+    With a ``policy`` that limits live sessions, the account's least recently active sessions past the limit end
+    (reason ``SESSION_LIMIT_REASON``) and are named in ``SignedIn.ended_sessions``, so the person is told.
+
+    With a ``limiter``, every attempt counts against the IP's budget of failures and the account's (or, from a
+    ``device`` that signed in to this account before, that device's own) first (``RateLimited`` when one is spent,
+    before any password is checked); a success, or a failure on our side (the database unavailable), hands its
+    count back.
 
     The account lookup, the password check, the device lookup and the INSERT run together in one password thread,
     on the sync ``engine`` (an autocommit one saves a BEGIN and a COMMIT on PostgreSQL). The check has to leave the
@@ -206,12 +284,10 @@ async def sign_in(
     hop per statement step with aiosqlite, and on a single core every return to the loop is a context switch
     into caches the password hash has just evicted.
     """
-    attempt = await limiter.reserve(username_key=username_key(username), ip_address=ip_address) if limiter else None
-    signed_in = await in_password_thread(functools.partial(
-        _check_and_open, engine, username=username, password=password, ip_address=ip_address,
-        user_agent=user_agent, client_kind=client_kind))
-    if limiter and attempt:
-        await limiter.succeeded(attempt)
+    async with counted_attempt(limiter, username_key=username_key(username), ip_address=ip_address, device=device):
+        signed_in = await in_password_thread(functools.partial(
+            _check_and_open, engine, username=username, password=password, ip_address=ip_address,
+            user_agent=user_agent, client_kind=client_kind, policy=policy))
     return signed_in
 
 

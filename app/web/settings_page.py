@@ -124,6 +124,14 @@ def _session(session: SessionRow, *, current_id: object) -> SessionView:
     )
 
 
+def _notice(request: Request, *, limit: int) -> str | None:
+    """What the page says on arrival: set by the sign-in that led here (``signin.SESSION_LIMIT_NOTICE``)."""
+    if request.query_params.get("notice") == "session-limit":
+        return (f"Signing in logged out your least recently active session, to keep your account within its limit "
+                f"of {limit} signed-in sessions.")
+    return None
+
+
 async def settings_page(request: Request) -> Response:
     login = await current_login(request)
     if login is None:
@@ -147,5 +155,6 @@ async def settings_page(request: Request) -> Response:
         "sessions_total": sessions_total,
         # Counted from the total, so sessions past the first page are announced in the confirmation too.
         "other_count": max(sessions_total - 1, 0),
+        "notice": _notice(request, limit=state.settings.max_sessions_per_account),
     }
     return templates.TemplateResponse(request, "settings.html", context, headers=PAGE_SECURITY_HEADERS)

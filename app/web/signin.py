@@ -8,13 +8,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from app.auth import client_ip, current_login, session_cookie
-from app.csrf import is_cross_site
+from app.csrf import LOGIN_FORM_FIELD, is_cross_site, login_form_token, login_post_vouched, set_login_form_cookie
+from app.device_cookie import known_device, remember_device
 from app.services import sessions as session_service
 from app.services.errors import DomainError, RateLimited
 from app.state import app_state, request_db
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
 
 DEFAULT_NEXT = "/settings"
+SESSION_LIMIT_NOTICE = "session-limit"
+FORM_EXPIRED = "This sign-in form has expired. Sign in again."
 
 
 def safe_next(value: str | None) -> str:
@@ -29,10 +32,13 @@ def safe_next(value: str | None) -> str:
 
 def _page(request: Request, *, next_url: str, error: str | None = None, username: str = "",
           status_code: int = 200, ended: bool = False) -> Response:
+    token = login_form_token(request)
     response = templates.TemplateResponse(
         request, "login.html",
-        {"next": next_url, "error": error, "username": username, "viewer": None, "ended": ended},
+        {"next": next_url, "error": error, "username": username, "viewer": None, "ended": ended,
+         "csrf_field": LOGIN_FORM_FIELD, "csrf_token": token.field},
         status_code=status_code, headers=PAGE_SECURITY_HEADERS)
+    set_login_form_cookie(request, response, token)
     return response
 
 
@@ -51,6 +57,9 @@ async def login_submit(request: Request) -> Response:
     next_url = safe_next(str(form.get("next") or ""))
     username = str(form.get("username") or "")
     password = str(form.get("password") or "")
+    if not login_post_vouched(request, form_token=str(form.get(LOGIN_FORM_FIELD) or "")):
+        # Neither Origin nor Sec-Fetch-Site, and no valid form token: nothing says our own page sent this.
+        return _page(request, next_url=next_url, username=username, error=FORM_EXPIRED, status_code=403)
     if not username or not password:
         return _page(request, next_url=next_url, username=username, error="Enter your username and password.",
                      status_code=400)
@@ -58,7 +67,8 @@ async def login_submit(request: Request) -> Response:
         signed_in = await session_service.sign_in(
             app_state(request).database.sync_autocommit_engine, username=username, password=password,
             ip_address=client_ip(request), user_agent=request.headers.get("user-agent"), client_kind="web",
-            limiter=app_state(request).login_limiter)
+            limiter=app_state(request).login_limiter, device=known_device(request, username=username),
+            policy=app_state(request).session_policy)
     except RateLimited as error:
         response = _page(request, next_url=next_url, username=username, error=error.message, status_code=429)
         response.headers["Retry-After"] = str(error.retry_after)
@@ -67,10 +77,14 @@ async def login_submit(request: Request) -> Response:
         return _page(request, next_url=next_url, username=username, error=error.message, status_code=401)
     await _end_replaced_session(request)
     settings = app_state(request).settings
+    if signed_in.ended_sessions and next_url == DEFAULT_NEXT:
+        # The settings page tells the person that signing in logged their least recently active session out.
+        next_url = f"{DEFAULT_NEXT}?notice={SESSION_LIMIT_NOTICE}"
     response = RedirectResponse(next_url, status_code=303)
     response.set_cookie(
         settings.session_cookie_name, signed_in.token, httponly=True, samesite="lax", secure=settings.cookie_secure,
         path="/", max_age=int(settings.session_absolute_lifetime.total_seconds()))
+    remember_device(request, response, account=signed_in.account)
     return response
 
 

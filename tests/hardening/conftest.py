@@ -13,6 +13,7 @@ from starlette.applications import Starlette
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import client_for
+from tests.hardening.servers import ServerProcess
 
 PRODUCTION_SECRET = "production-secret-key-for-tests-0123456789abcdef"
 REDIS_URL = os.environ.get("CONSENTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -82,3 +83,16 @@ async def clients() -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
             return http
 
         yield open_client
+
+
+@pytest.fixture
+def two_servers(settings: Settings, postgres_only: None) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two ``uvicorn`` processes of the app on the test's PostgreSQL database."""
+    servers = (ServerProcess(settings), ServerProcess(settings))
+    try:
+        for server in servers:
+            server.wait_ready()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()

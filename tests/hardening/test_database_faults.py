@@ -4,22 +4,30 @@ serves normally again as soon as the database is back."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
+from app.faults import is_database_unavailable
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import client_for
+from tests.conftest import POSTGRES_URL, client_for
 from tests.factories import LOGIN, PASSWORD
 from tests.hardening.proxy import TcpProxy
-from tests.oauth.helpers import Person, call_me, exchange, new_session, obtain_code, register, sign_in, tokens_for
+from tests.oauth.helpers import (Person, call_me, exchange, introspect, new_session, obtain_code, register, sign_in,
+                                 tokens_for)
 
 LOGOUT_OTHERS = "mutation { logoutOtherSessions { loggedOutCount } }"
+SAME_ORIGIN = {"sec-fetch-site": "same-origin"}  # what a browser sends with the sign-in form
 LEAKS = ("Traceback", "sqlalchemy", "asyncpg", "psycopg", "sqlite3", "SELECT", "UPDATE", "INSERT")
 
 
@@ -54,7 +62,8 @@ async def _refusals_while_down(http: httpx.AsyncClient, person: Person, reg: Any
     _assert_graphql_503(await _gql(http, LOGIN, {"username": "alice", "password": PASSWORD}))
     _assert_oauth_503(await exchange(http, reg, code, verifier))
     _assert_oauth_503(await call_me(http, access_token))
-    page = await http.post("/login", data={"username": "alice", "password": PASSWORD, "next": "/settings"})
+    page = await http.post("/login", data={"username": "alice", "password": PASSWORD, "next": "/settings"},
+                           headers=SAME_ORIGIN)
     _assert_clean_503(page)
     assert "set-cookie" not in page.headers
     assert (await http.get("/healthz")).status_code == 200  # liveness: the process itself is fine
@@ -92,7 +101,8 @@ async def test_j42_locked_sqlite_answers_503_then_recovers(
                 _assert_graphql_503(await _gql(http, LOGOUT_OTHERS, person=person))
                 _assert_graphql_503(await _gql(http, LOGIN, {"username": "alice", "password": PASSWORD}))
                 _assert_oauth_503(await exchange(http, reg, code, verifier))
-                page = await http.post("/login", data={"username": "alice", "password": PASSWORD})
+                page = await http.post("/login", data={"username": "alice", "password": PASSWORD},
+                                       headers=SAME_ORIGIN)
                 _assert_clean_503(page)
             finally:
                 locker.execute("ROLLBACK")
@@ -151,7 +161,69 @@ async def test_j42_unreachable_database_from_the_start_is_a_503_everywhere() -> 
                                                           "redirect_uri": "https://x.example/cb"},
                                     auth=("some-client", "some-secret"))
             _assert_oauth_503(token)
-            _assert_clean_503(await http.post("/login", data={"username": "alice", "password": PASSWORD}))
+            _assert_clean_503(await http.post("/login", data={"username": "alice", "password": PASSWORD},
+                                              headers=SAME_ORIGIN))
             assert (await http.get("/healthz")).status_code == 200
+    finally:
+        await application.state.consentry.database.dispose()
+
+
+@contextlib.contextmanager
+def _connections_refused(database_url: str) -> Iterator[None]:
+    """``ALTER DATABASE … ALLOW_CONNECTIONS false`` on the test database (new connections fail with SQLSTATE
+    55000; open ones live on), allowed again on the way out whatever happened."""
+    name = make_url(database_url).database
+    admin = make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    try:
+        yield
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+@pytest.mark.parametrize("pooled", [True, False], ids=["pooled", "behind-a-pooler"])
+async def test_k50_a_database_refusing_new_connections_is_a_503_on_every_path_then_recovers(
+    settings: Settings, backend: str, pooled: bool,
+) -> None:
+    """SECURITY.md K50: while PostgreSQL refuses new connections to our database (SQLSTATE 55000, which asyncpg
+    raises at connect time), GraphQL, a page, the token and introspection endpoints, the resource API and /readyz
+    all answer 503 with Retry-After (never a 500, never a dropped connection), and answer normally once
+    connections are allowed again, without a restart. Both with our own pool and with a connection per request
+    (CONSENTRY_DATABASE_POOLING=off)."""
+    if backend != "postgres":
+        pytest.skip("a PostgreSQL database setting")
+    application = create_app(settings.with_overrides(database_pooling=pooled))
+    try:
+        async with client_for(application) as http:
+            person = await sign_in(application, "alice")
+            reg = await register(application)
+            access_token = (await tokens_for(http, person, reg)).access_token
+            code, verifier = await obtain_code(http, person, reg)
+            with _connections_refused(settings.database_url):
+                # The pools' open connections would still work: empty them, so every request needs a new one.
+                await application.state.consentry.database.dispose()
+                _assert_clean_503(await http.get("/readyz"))
+                _assert_graphql_503(await _gql(http, "{ viewer { username } }", person=person))
+                _assert_clean_503(await http.get("/settings", headers=person.headers))
+                _assert_oauth_503(await exchange(http, reg, code, verifier))
+                _assert_oauth_503(await introspect(http, reg, access_token))
+                _assert_oauth_503(await call_me(http, access_token))
+                assert (await http.get("/healthz")).status_code == 200
+            assert (await http.get("/readyz")).status_code == 200
+            viewer = await _gql(http, "{ viewer { username } }", person=person)
+            assert viewer.json() == {"data": {"viewer": {"username": "alice"}}}
+            assert (await http.get("/settings", headers=person.headers)).status_code == 200
+            assert (await exchange(http, reg, code, verifier)).status_code == 200
+            assert (await introspect(http, reg, access_token)).json()["active"] is True
+            assert (await call_me(http, access_token)).status_code == 200
+        # Only a failure to connect counts: the same SQLSTATE from a statement is a bug to see, not an outage.
+        async with application.state.consentry.database.async_engine.connect() as conn:
+            await conn.execute(text("CREATE TEMPORARY SEQUENCE never_used"))
+            with pytest.raises(DBAPIError) as bug:  # currval before any nextval: SQLSTATE 55000
+                await conn.execute(text("SELECT currval('never_used')"))
+        assert getattr(bug.value.orig, "sqlstate", None) == "55000"
+        assert not is_database_unavailable(bug.value)
     finally:
         await application.state.consentry.database.dispose()

@@ -49,10 +49,12 @@ async def _full_flow(app: Starlette, http: httpx.AsyncClient) -> list[str]:
     account = await make_account(app, "alice")
     reg = await register(app)
     assert reg.client_secret
-    page = await http.post("/login", data={"username": "alice", "password": PASSWORD, "next": "/settings"})
+    page = await http.post("/login", data={"username": "alice", "password": PASSWORD, "next": "/settings"},
+                           headers={"sec-fetch-site": "same-origin"})
     cookie = page.cookies["consentry_session"]
     http.cookies.clear()
-    await http.post("/login", data={"username": "alice", "password": WRONG_PASSWORD})
+    await http.post("/login", data={"username": "alice", "password": WRONG_PASSWORD},
+                    headers={"sec-fetch-site": "same-origin"})
     token = (await graphql_data(http, LOGIN, {"username": "alice", "password": PASSWORD}))["login"]["token"]
     person = Person(account=account, token=token)
 

@@ -3,68 +3,14 @@ refused by the other at its very next request, so no per-process cache keeps a d
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
-import pytest
 from starlette.applications import Starlette
 
-from app.settings import Settings
-from tests.conftest import _free_port
+from tests.hardening.servers import ServerProcess
 from tests.factories import graphql, graphql_data, login, make_account
 from tests.oauth.helpers import Person, call_me, refresh, register, tokens_for
 
-ROOT = Path(__file__).resolve().parents[2]
 VIEWER = "{ viewer { username } }"
-
-
-class ServerProcess:
-    """``uvicorn app.main:create_app`` in a process of its own."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "CONSENTRY_DATABASE_URL": settings.database_url, "CONSENTRY_BASE_URL": self.url}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server on {self.port} exited with {self.process.returncode}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError(f"server on {self.port} did not start")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-
-
-@pytest.fixture
-def two_servers(settings: Settings, postgres_only: None) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    servers = (ServerProcess(settings), ServerProcess(settings))
-    try:
-        for server in servers:
-            server.wait_ready()
-        yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 async def _signed_in(http: httpx.AsyncClient, token: str) -> bool:

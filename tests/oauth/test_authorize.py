@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import func, select
+from starlette.applications import Starlette
 
+from app.models import AuthorizationCode
 from app.services.apps import RegisteredApp
+from tests.factories import graphql_data
 from tests.oauth.helpers import (
     ISSUER,
     REDIRECT_URI,
@@ -13,7 +17,10 @@ from tests.oauth.helpers import (
     assert_error_page,
     assert_error_redirect,
     authorize_params,
+    decide,
+    exchange,
     location_base,
+    obtain_code,
     pkce_pair,
     query_of,
     register,
@@ -203,3 +210,124 @@ async def test_b10_challenge_of_43_and_128_characters_is_accepted(client: httpx.
     for challenge in ("a" * 43, "A-._~" * 25 + "abc"):
         response = await start(client, person, authorize_params(reg, CHALLENGE, code_challenge=challenge))
         assert location_base(response) == "/oauth/consent", response.headers.get("location")
+
+
+# --- K51: no code without an interaction for clients whose identity is not assured --------------------------------
+
+LOOPBACK_URIS = ["http://127.0.0.1:8765/callback", "http://[::1]:8765/callback", "http://localhost:8765/callback"]
+IS_ALREADY_AUTHORIZED = """
+query ($id: ID!) { authorizationRequest(id: $id) { app { name } isAlreadyAuthorized } }
+"""
+
+
+async def _count_codes(app: Starlette) -> int:
+    async with app.state.consentry.database.async_sessions() as db:
+        return int(await db.scalar(select(func.count()).select_from(AuthorizationCode)) or 0)
+
+
+async def test_k51_a_public_client_with_a_covering_grant_gets_the_consent_page_not_a_code(
+        app: Starlette, client: httpx.AsyncClient, person: Person, public_reg: RegisteredApp) -> None:
+    """A public client that the person authorized before is sent to the consent page again, in its one-click
+    "Continue to <app>" form, and no code is issued until the person answers (RFC 6749 §10.2)."""
+    await obtain_code(client, person, public_reg)  # consents once: the grant now covers the scopes below
+    codes = await _count_codes(app)
+    again = await start(client, person, authorize_params(public_reg, CHALLENGE, scope="tweet.read users.read"))
+    assert again.status_code == 302
+    assert location_base(again) == "/oauth/consent"
+    assert "code" not in query_of(again)
+    assert await _count_codes(app) == codes
+    page = await client.get(again.headers["location"], headers=person.headers)
+    assert page.status_code == 200
+    assert "Continue to Native App" in page.text and "wants to access your account" not in page.text
+    assert "Authorize app" not in page.text and "Cancel" in page.text
+    data = await graphql_data(client, IS_ALREADY_AUTHORIZED, {"id": query_of(again)["request"]}, token=person.token)
+    assert data == {"authorizationRequest": {"app": {"name": "Native App"}, "isAlreadyAuthorized": True}}
+
+
+@pytest.mark.parametrize("loopback_uri", LOOPBACK_URIS)
+async def test_k51_a_loopback_redirect_gets_the_consent_page_even_for_a_confidential_client(
+        app: Starlette, client: httpx.AsyncClient, person: Person, loopback_uri: str) -> None:
+    """A confidential client's covering grant answers silently at its https redirect URI, but not at a loopback one,
+    where any program on the device could be listening (RFC 8252 §8.6)."""
+    reg = await register(app, redirect_uris=[REDIRECT_URI, loopback_uri])
+    await obtain_code(client, person, reg)
+    silent = await start(client, person, authorize_params(reg, CHALLENGE))
+    assert location_base(silent) == REDIRECT_URI and "code" in query_of(silent)
+    local = await start(client, person, authorize_params(reg, CHALLENGE, redirect_uri=loopback_uri))
+    assert location_base(local) == "/oauth/consent"
+    assert "code" not in query_of(local)
+
+
+async def test_k51_a_confidential_client_with_an_https_redirect_still_gets_a_code_that_redeems(
+        client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """Unchanged for confidential clients off the device: a covering grant answers with a code at once, and the
+    code redeems (a guard: passes before and after the change)."""
+    await obtain_code(client, person, reg)
+    verifier, challenge = pkce_pair()
+    again = await start(client, person, authorize_params(reg, challenge))
+    assert location_base(again) == REDIRECT_URI
+    assert (await exchange(client, reg, query_of(again)["code"], verifier)).status_code == 200
+
+
+async def test_k51_continuing_on_the_one_click_page_yields_a_code_that_redeems(
+        client: httpx.AsyncClient, person: Person, public_reg: RegisteredApp) -> None:
+    """Continuing on the one-click page answers like "Authorize app": back to the app with code, state and iss,
+    and the code redeems for tokens."""
+    await obtain_code(client, person, public_reg)
+    verifier, challenge = pkce_pair()
+    again = await start(client, person, authorize_params(public_reg, challenge))
+    assert location_base(again) == "/oauth/consent"
+    answer = await decide(client, person, query_of(again)["request"])
+    assert answer.status_code == 303 and location_base(answer) == REDIRECT_URI
+    params = query_of(answer)
+    assert set(params) == {"code", "state", "iss"} and params["iss"] == ISSUER and params["state"] == "state-123"
+    tokens = await exchange(client, public_reg, params["code"], verifier)
+    assert tokens.status_code == 200, tokens.text
+    assert tokens.json()["scope"] == "offline.access tweet.read users.read"
+
+
+async def test_k51_a_first_request_is_not_already_authorized(client: httpx.AsyncClient, person: Person,
+                                                            public_reg: RegisteredApp) -> None:
+    """Without a grant the consent page and the GraphQL request say so: the full "wants to access" form."""
+    first = await start(client, person, authorize_params(public_reg, CHALLENGE))
+    page = await client.get(first.headers["location"], headers=person.headers)
+    assert "Native App wants to access your account" in page.text and "Authorize app" in page.text
+    data = await graphql_data(client, IS_ALREADY_AUTHORIZED, {"id": query_of(first)["request"]}, token=person.token)
+    assert data == {"authorizationRequest": {"app": {"name": "Native App"}, "isAlreadyAuthorized": False}}
+
+
+async def test_k51_prompt_none_for_a_public_client_with_a_covering_grant_is_interaction_required(
+        app: Starlette, client: httpx.AsyncClient, person: Person, public_reg: RegisteredApp) -> None:
+    """prompt=none never shows a page: where the person would have to confirm, the app gets
+    error=interaction_required with its state and our iss, and no code."""
+    await obtain_code(client, person, public_reg)
+    codes = await _count_codes(app)
+    response = await start(client, person, authorize_params(public_reg, CHALLENGE, prompt="none"))
+    assert_error_redirect(response, "interaction_required")
+    assert await _count_codes(app) == codes
+
+
+async def test_k51_prompt_none_without_a_covering_grant_is_consent_required(
+        client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """prompt=none where consent was never given (or not for every scope asked) → error=consent_required."""
+    assert_error_redirect(await start(client, person, authorize_params(reg, CHALLENGE, prompt="none")),
+                          "consent_required")
+    await obtain_code(client, person, reg, scope="users.read")
+    wider = await start(client, person, authorize_params(reg, CHALLENGE, scope="users.read tweet.read",
+                                                         prompt="none"))
+    assert_error_redirect(wider, "consent_required")
+    covered = await start(client, person, authorize_params(reg, CHALLENGE, scope="users.read", prompt="none"))
+    assert location_base(covered) == REDIRECT_URI and "code" in query_of(covered)
+
+
+async def test_k51_prompt_none_signed_out_is_login_required(client: httpx.AsyncClient, reg: RegisteredApp) -> None:
+    """prompt=none from a signed-out browser → error=login_required at the app, not the sign-in page."""
+    response = await client.get("/oauth/authorize", params=authorize_params(reg, CHALLENGE, prompt="none"))
+    assert_error_redirect(response, "login_required")
+
+
+async def test_k51_prompt_none_with_another_value_is_invalid_request(client: httpx.AsyncClient, person: Person,
+                                                                    reg: RegisteredApp) -> None:
+    """prompt=none cannot be combined with another value (OpenID Connect Core §3.1.2.1) → invalid_request."""
+    response = await start(client, person, authorize_params(reg, CHALLENGE, prompt="none consent"))
+    assert_error_redirect(response, "invalid_request")

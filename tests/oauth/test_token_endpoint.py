@@ -19,10 +19,13 @@ from tests.oauth.helpers import (
     Person,
     call_me,
     exchange,
+    introspect,
     obtain_code,
+    pkce_pair,
     refresh,
     register,
     token_request,
+    tokens_for,
 )
 
 
@@ -47,12 +50,29 @@ async def test_b10_verifier_of_wrong_length_or_alphabet_is_invalid_request(
 
 async def test_b11_missing_or_wrong_verifier_is_invalid_grant(client: httpx.AsyncClient, person: Person,
                                                               reg: RegisteredApp, public_reg: RegisteredApp) -> None:
+    """No code_verifier, or one a character off, is invalid_grant for confidential and public clients alike."""
     for app_reg in (reg, public_reg):
-        code, verifier = await obtain_code(client, person, app_reg)
+        code, _ = await obtain_code(client, person, app_reg)
         _error(await exchange(client, app_reg, code, None), 400, "invalid_grant")
+        code, verifier = await obtain_code(client, person, app_reg)
         _error(await exchange(client, app_reg, code, verifier[:-1] + ("A" if verifier[-1] != "A" else "B")),
                400, "invalid_grant")
-        assert (await exchange(client, app_reg, code, verifier)).status_code == 200
+
+
+@pytest.mark.parametrize("attempt", ["wrong", "missing", "malformed"])
+async def test_b11_a_failed_verification_burns_the_code(app: Starlette, client: httpx.AsyncClient, person: Person,
+                                                        reg: RegisteredApp, public_reg: RegisteredApp,
+                                                        attempt: str) -> None:
+    """A code gets one PKCE try: after a failed verification even the right verifier is invalid_grant, so a thief
+    cannot guess verifiers and nobody redeems the code afterwards; no token was ever stored."""
+    bad = {"wrong": pkce_pair()[0], "missing": None, "malformed": "a" * 42}[attempt]
+    for app_reg in (reg, public_reg):
+        code, verifier = await obtain_code(client, person, app_reg)
+        _error(await exchange(client, app_reg, code, bad), 400,
+               "invalid_request" if attempt == "malformed" else "invalid_grant")
+        _error(await exchange(client, app_reg, code, verifier), 400, "invalid_grant")
+    async with app.state.consentry.database.async_sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(OAuthToken)) == 0
 
 
 async def test_b12_verifier_for_a_code_without_challenge_is_refused(
@@ -191,6 +211,64 @@ async def test_d16_wrong_or_missing_secret_is_401_invalid_client(client: httpx.A
     posted = await client.post("/oauth/token", data={**data, "client_id": reg.app.client_id,
                                                      "client_secret": reg.client_secret})
     assert posted.status_code == 200, posted.text
+
+
+async def test_d16_basic_and_a_secret_in_the_body_together_are_invalid_request(
+        client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """Two client authentications in one request (RFC 6749 §2.3: at most one) → 400 invalid_request, even when both
+    are right; the code is untouched and redeems with one method."""
+    code, verifier = await obtain_code(client, person, reg)
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}
+    both = await client.post("/oauth/token", data={**data, "client_id": reg.app.client_id,
+                                                   "client_secret": reg.client_secret},
+                             auth=(reg.app.client_id, reg.client_secret))
+    _error(both, 400, "invalid_request")
+    secret_only = await client.post("/oauth/token", data={**data, "client_secret": reg.client_secret},
+                                    auth=(reg.app.client_id, reg.client_secret))
+    _error(secret_only, 400, "invalid_request")
+    assert "access_token" not in both.json()
+    assert (await exchange(client, reg, code, verifier)).status_code == 200
+
+
+async def test_d16_a_body_client_id_other_than_the_basic_one_is_invalid_request(
+        client: httpx.AsyncClient, person: Person, reg: RegisteredApp, public_reg: RegisteredApp) -> None:
+    """Basic names one client and the body another → 400 invalid_request (Authlib would take Basic and ignore the
+    body); the same client_id in both places is fine."""
+    code, verifier = await obtain_code(client, person, reg)
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}
+    auth = (reg.app.client_id, reg.client_secret)
+    _error(await client.post("/oauth/token", data={**data, "client_id": public_reg.app.client_id}, auth=auth),
+           400, "invalid_request")
+    same = await client.post("/oauth/token", data={**data, "client_id": reg.app.client_id}, auth=auth)
+    assert same.status_code == 200, same.text
+
+
+async def test_d16_an_undecodable_basic_header_does_not_fall_back_to_the_body_client_id(
+        client: httpx.AsyncClient, person: Person, public_reg: RegisteredApp) -> None:
+    """A Basic header that cannot be decoded is still an authentication attempt: a public client's client_id in
+    the body beside it is refused (was: authenticated as the public client with "none")."""
+    code, verifier = await obtain_code(client, person, public_reg)
+    header = {"authorization": "Basic " + base64.b64encode(b"\xff\xfe:\xfd").decode()}
+    response = await client.post("/oauth/token", headers=header, data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier,
+        "client_id": public_reg.app.client_id})
+    _error(response, 400, "invalid_request")
+
+
+@pytest.mark.parametrize("path", ["/oauth/revoke", "/oauth/introspect"])
+async def test_d16_revocation_and_introspection_refuse_two_client_authentications(
+        client: httpx.AsyncClient, person: Person, reg: RegisteredApp, public_reg: RegisteredApp,
+        path: str) -> None:
+    """Revocation and introspection share the token endpoint's client authentication: Basic plus a body secret, or
+    plus another client's client_id → 400 invalid_request, and nothing is revoked or disclosed."""
+    tokens = await tokens_for(client, person, reg)
+    auth = (reg.app.client_id, reg.client_secret)
+    for extra in ({"client_secret": reg.client_secret}, {"client_id": public_reg.app.client_id}):
+        response = await client.post(path, data={"token": tokens.access_token, **extra}, auth=auth)
+        _error(response, 400, "invalid_request")
+        assert "active" not in response.json()
+    assert (await call_me(client, tokens.access_token)).status_code == 200
+    assert (await introspect(client, reg, tokens.access_token)).json()["active"] is True
 
 
 async def test_d16_public_client_authenticates_with_none_and_pkce(client: httpx.AsyncClient, person: Person,

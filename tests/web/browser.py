@@ -192,3 +192,10 @@ def exchange_code(base_url: str, reg: RegisteredApp, *, code: str, verifier: str
 
 def call_me(base_url: str, access_token: str) -> httpx.Response:
     return httpx.get(f"{base_url}/api/v1/me", headers={"authorization": f"Bearer {access_token}"})
+
+
+@pytest.fixture
+def callback() -> Iterator[AppCallback]:
+    """An app's redirect URI, listening on loopback for the browser to land on."""
+    with AppCallback() as app_callback:
+        yield app_callback

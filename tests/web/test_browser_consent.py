@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -11,19 +10,13 @@ from playwright.sync_api import Browser, Page, expect
 from tests.conftest import LiveServer
 from tests.oauth.helpers import pkce_pair
 from tests.web.browser import (
-    DESKTOP, PHONE, AppCallback, PageErrors, authorize_url, browser, call_me, demo, exchange_code, new_context, register_app,
+    DESKTOP, PHONE, AppCallback, PageErrors, authorize_url, browser, call_me, callback, demo, exchange_code, new_context, register_app,
     sign_in, token_request,
 )
 
-__all__ = ["browser", "demo"]  # fixtures, imported so pytest finds them here
+__all__ = ["browser", "callback", "demo"]  # fixtures, imported so pytest finds them here
 
 SCOPE = "tweet.read users.read users.email tweet.write offline.access"
-
-
-@pytest.fixture
-def callback() -> Iterator[AppCallback]:
-    with AppCallback() as app_callback:
-        yield app_callback
 
 
 def _to_consent(page: Page, server: LiveServer, url: str) -> None:

@@ -1,10 +1,14 @@
-"""Browser sign-in and sign-out over HTTP: cookie flags, redirects, cross-site refusal."""
+"""Browser sign-in and sign-out over HTTP: cookie flags, redirects, cross-site refusal, the form's CSRF token."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 
+from app.models import LoginSession
 from tests.conftest import client_for
 from tests.factories import LOGIN, PASSWORD, graphql, graphql_data, make_account
 
@@ -89,7 +93,7 @@ async def test_wrong_password_shows_the_form_again_with_an_error(app: Starlette)
         response = await _form_login(http, password="wrong password")
     assert response.status_code == 401
     assert "Incorrect username or password." in response.text
-    assert "set-cookie" not in response.headers
+    assert "consentry_session" not in response.headers.get("set-cookie", "")
 
 
 async def test_a7_login_page_cannot_be_framed(client: httpx.AsyncClient) -> None:
@@ -128,3 +132,57 @@ async def test_i40_cross_site_cookie_posts_are_refused(app: Starlette) -> None:
         logout = await http.post("/logout", headers={"origin": "https://evil.example"})
         assert logout.status_code == 403
         assert (await graphql_data(http, "{ viewer { username } }")) == {"viewer": {"username": "alice"}}
+
+
+def _form_token(html: str) -> str:
+    match = re.search(r'<input type="hidden" name="csrf_token" value="([^"]+)">', html)
+    assert match, html
+    return match.group(1)
+
+
+async def _signed_in(http: httpx.AsyncClient) -> bool:
+    body = await graphql(http, "{ viewer { username } }")
+    return body.get("data") == {"viewer": {"username": "alice"}}
+
+
+async def test_login_csrf_a_post_without_origin_or_fetch_metadata_needs_the_forms_token(app: Starlette) -> None:
+    """Login CSRF: a sign-in POST with neither ``Origin`` nor ``Sec-Fetch-Site`` (what an old browser, or a page
+    that strips them, sends) is refused with 403 and signs nobody in, without the form's token or with a wrong one;
+    nothing else vouches that our own page sent it."""
+    await make_account(app)
+    credentials = {"username": "alice", "password": PASSWORD, "next": "/settings"}
+    async with client_for(app) as http:
+        bare = await http.post("/login", data=credentials)
+        assert bare.status_code == 403 and "This sign-in form has expired." in bare.text
+        assert "consentry_session" not in bare.headers.get("set-cookie", "")
+        assert not await _signed_in(http)
+    async with client_for(app) as http:
+        await http.get("/login")  # the form cookie is set, but the token sent does not match it
+        wrong = await http.post("/login", data={**credentials, "csrf_token": "A" * 43})
+        assert wrong.status_code == 403 and not await _signed_in(http)
+    async with client_for(app) as attacker, client_for(app) as victim:
+        # An attacker's own token is no good in the victim's browser: it belongs to the attacker's form cookie.
+        token = _form_token((await attacker.get("/login")).text)
+        await victim.get("/login")
+        stolen = await victim.post("/login", data={**credentials, "csrf_token": token})
+        assert stolen.status_code == 403 and not await _signed_in(victim)
+    async with app.state.consentry.database.async_sessions() as db:
+        assert (await db.execute(select(func.count()).select_from(LoginSession))).scalar_one() == 0
+
+
+async def test_login_csrf_the_token_from_get_login_signs_in_without_the_headers(app: Starlette) -> None:
+    """The token and cookie that ``GET /login`` hands out sign in without ``Origin``/``Sec-Fetch-Site``: the form
+    works in a browser that sends neither, and the page re-rendered after a wrong password keeps a token that works."""
+    await make_account(app)
+    async with client_for(app) as http:
+        page = await http.get("/login?next=/settings")
+        assert page.status_code == 200
+        cookie = page.headers["set-cookie"]
+        assert cookie.startswith("consentry_login_form=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+        wrong = await http.post("/login", data={"username": "alice", "password": "wrong password", "next": "/settings",
+                                                "csrf_token": _form_token(page.text)})
+        assert wrong.status_code == 401
+        signed_in = await http.post("/login", data={"username": "alice", "password": PASSWORD, "next": "/settings",
+                                                    "csrf_token": _form_token(wrong.text)})
+        assert (signed_in.status_code, signed_in.headers["location"]) == (303, "/settings")
+        assert await _signed_in(http)
