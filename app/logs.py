@@ -42,6 +42,12 @@ _MAY_HOLD_SECRET = re.compile(r"pass|secret|token|code|cookie|authorization|veri
 # Fields every LogRecord has; anything else on a record came from ``extra=`` and is logged as a field.
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 _HANDLER_MARK = "_consentry_json"
+# Fields other libraries put on their records that are not for a JSON line: uvicorn's copy of its message with ANSI
+# colour escapes.
+_DROPPED_FIELDS = frozenset({"color_message"})
+# Loggers that say at INFO what nobody operating the service needs (SQLAlchemy pools announce "Pool disposed" and
+# "Pool recreating" at every shutdown); their warnings and errors still come through.
+_QUIET_LOGGERS = ("sqlalchemy.pool", "app.pool")
 
 
 def current_request_id() -> str | None:
@@ -71,6 +77,23 @@ def _field(name: str, value: Any) -> Any:
     return scrub(repr(value))
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to whatever ``sys.stderr`` is when a record comes. A handler that kept the stream it was
+    made with wrote to a closed file once that stream was swapped and closed (pytest's capture does both), and
+    Python printed "--- Logging error ---" with a traceback at exit."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass  # StreamHandler's own __init__ and setStream assign it; the current sys.stderr always wins
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id, extra fields, exception."""
 
@@ -85,7 +108,8 @@ class JsonFormatter(logging.Formatter):
         if request_id:
             entry["request_id"] = request_id
         for name, value in vars(record).items():
-            if name not in _RECORD_FIELDS and name != "request_id" and not name.startswith("_"):
+            if name not in _RECORD_FIELDS and name not in _DROPPED_FIELDS and name != "request_id" \
+                    and not name.startswith("_"):
                 entry[name] = _field(name, value)
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))
@@ -103,7 +127,7 @@ def configure_logging(level: str = "INFO") -> None:
     logging.logMultiprocessing = False
     root = logging.getLogger()
     if not any(getattr(handler, _HANDLER_MARK, False) for handler in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _CurrentStderr()
         handler.setFormatter(JsonFormatter())
         setattr(handler, _HANDLER_MARK, True)
         root.addHandler(handler)
@@ -112,6 +136,8 @@ def configure_logging(level: str = "INFO") -> None:
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers = []
         uvicorn_logger.propagate = True
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     access = logging.getLogger("uvicorn.access")
     access.handlers = []
     access.propagate = False

@@ -3,9 +3,8 @@
 SQLAlchemy's ``AsyncAdaptedQueuePool`` wakes the longest waiter when a connection comes back, but a request that
 arrives before the woken one runs takes the connection first, and the woken request finds the queue empty and
 waits again at the back of the line. Under sustained load (more requests in flight than connections) the same
-request can lose that race for as long as the load lasts, and then fail with the pool's timeout: in
-``scripts/bench`` at 32 connections on SQLite, 161 page requests of one G7 run took 6 to 10 s, and were answered
-only when the load generator stopped, while the median took 40 ms.
+request can lose that race for as long as the load lasts, and then fail with the pool's timeout (measured in
+``bench/README.md``, "Requests that waited seconds for a connection").
 
 Here a returned connection goes straight to the first request still waiting, and a newcomer queues behind the
 waiters instead of taking it.

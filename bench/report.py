@@ -63,9 +63,12 @@ def render(rows: list[Row], meta: dict[str, Any]) -> str:
 
 
 def write(rows: list[Row], meta: dict[str, Any]) -> Path:
+    """Write the run as ``<time>-<db>.json`` (kept on this machine, not in git) and as ``latest-<db>.json`` (the one
+    that is committed, so the repository holds the newest figures without a file per run)."""
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps({"meta": meta, "rows": [asdict(row) for row in rows]}, indent=2) + "\n"
     path = RESULTS / f"{stamp}-{meta['db']}.json"
-    path.write_text(json.dumps({"meta": meta, "rows": [asdict(row) for row in rows]}, indent=2) + "\n",
-                    encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    (RESULTS / f"latest-{meta['db']}.json").write_text(text, encoding="utf-8")
     return path

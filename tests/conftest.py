@@ -1,8 +1,9 @@
 """Fixtures: every test that uses ``app``/``client`` runs once on SQLite and once on PostgreSQL.
 
 PostgreSQL comes from ``CONSENTRY_TEST_POSTGRES_URL`` (default: the local server's ``test`` database). Each run
-creates a database of its own beside it and drops it at the end. With ``CI=true`` an unreachable PostgreSQL fails
-the run instead of skipping.
+creates databases of its own beside it, named ``CONSENTRY_TEST_DATABASE_PREFIX`` (default ``consentry_test``) and a
+random suffix, and drops them at the end; with a prefix of its own, a second checkout can test on the same server at
+the same time. With ``CI=true`` an unreachable PostgreSQL stops the run at once with one line, instead of skipping.
 """
 
 from __future__ import annotations
@@ -29,9 +30,28 @@ from app.settings import Settings
 
 POSTGRES_URL = os.environ.get("CONSENTRY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+DATABASE_PREFIX = os.environ.get("CONSENTRY_TEST_DATABASE_PREFIX", "consentry_test")
 TABLES = (
     "oauth_tokens", "authorization_codes", "authorization_requests", "grants", "apps", "login_sessions", "accounts",
 )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI PostgreSQL is required: without it, stop before the first test with one clear line (each of hundreds
+    of tests used to fail on its own, with a traceback apiece)."""
+    if not IN_CI:
+        return
+    admin = make_url(POSTGRES_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        psycopg.connect(admin, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        pytest.exit(f"PostgreSQL at {POSTGRES_URL} is required in CI and unreachable: {reason}", returncode=1)
+
+
+def new_database_name() -> str:
+    """A name for a database of this run's own."""
+    return f"{DATABASE_PREFIX}_{uuid.uuid4().hex[:10]}"
 
 
 def _postgres_database(name: str) -> Iterator[str]:
@@ -61,7 +81,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         upgrade_to_head(url)
         yield url
         return
-    generator = _postgres_database(f"consentry_test_{uuid.uuid4().hex[:10]}")
+    generator = _postgres_database(new_database_name())
     url = next(generator)
     upgrade_to_head(url)
     yield url

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from app.models import AuthorizationCode, AuthorizationRequest, LoginSession, OA
 from app.services.global_ids import from_global_id
 from app.services.tokens import digest
 from app.settings import Settings
-from tests.conftest import _free_port, _postgres_database, client_for
+from tests.conftest import _free_port, _postgres_database, client_for, new_database_name
 from tests.factories import PASSWORD, graphql_data, login
 from tests.oauth.helpers import (
     authorize_params, call_me, pkce_pair, query_of, refresh, register, sign_in, start, tokens_for,
@@ -215,7 +214,7 @@ def test_instances_that_migrate_at_once_take_turns(backend: str) -> None:
     # another had just made. SQLite serves one machine; on PostgreSQL an advisory lock orders them.
     if backend != "postgres":
         pytest.skip("instances that share a database server")
-    databases = _postgres_database(f"consentry_test_{uuid.uuid4().hex[:10]}")
+    databases = _postgres_database(new_database_name())
     url = next(databases)
     try:
         env = {**os.environ, "CONSENTRY_DATABASE_URL": url}

@@ -68,6 +68,16 @@ class Context:
         """``async with ctx.db() as db:`` the request's session, one coroutine at a time."""
         return _Borrowed(self.lock, self.session)
 
+    def release(self) -> None:
+        """Let go of the request's session, loaders and request objects once its operation has ended.
+
+        graphql-core's execution context is a reference cycle of its own (its resolve-info helpers hold its bound
+        methods) and holds this context until Python's cycle collector runs; what this context refers to (the
+        session and every row loaded for the request) should be freed with the response, not wait with it."""
+        self.apps_by_ids.clear_all()
+        for name in ("session", "apps_by_ids", "request", "response", "login"):
+            self.__dict__.pop(name, None)
+
     def require_login(self) -> Authenticated:
         """The signed-in login, or the top-level UNAUTHENTICATED error."""
         if self.login is None:

@@ -20,13 +20,42 @@ from app.csrf import is_cross_site
 from app.graphql.context import Context
 from app.graphql.schema import build_schema
 from app.graphql.security import UNREPRESENTABLE_TEXT
+from app.seed import DEMO_PASSWORD, DEMO_USERNAME
 from app.services.text import is_unrepresentable
 from app.settings import Settings
 from app.state import app_state, request_db
 
 
-VENDOR_DIR = Path(__file__).parent / "vendor" / "graphiql"
+# GraphiQL's files live outside the package (``vendor/graphiql`` of a checkout): development serves them so
+# GraphiQL works offline, and an installed package, like production, carries none of them.
+VENDOR_DIR = Path(__file__).resolve().parents[2] / "vendor" / "graphiql"
 GRAPHIQL_ASSETS = "/graphiql-assets"
+# What GraphiQL opens on: how to authenticate, then a first query (Strawberry's stock text says nothing of either).
+GRAPHIQL_EXAMPLE = f"""# Consentry's GraphQL API: connected apps and login sessions.
+#
+# Most fields need a signed-in account. Either:
+#   - sign in at /login in this same browser: GraphiQL then sends the session cookie, or
+#   - run the SignIn mutation below (the demo account scripts/serve seeds), copy its token, and put it in the
+#     Headers tab:  {{ "Authorization": "Bearer <token>" }}
+#
+# Run an operation with Ctrl-Enter; Ctrl-Space completes names. The Docs panel describes every field.
+
+mutation SignIn {{
+  login(input: {{username: "{DEMO_USERNAME}", password: "{DEMO_PASSWORD}"}}) {{
+    token
+    userErrors {{ message code }}
+  }}
+}}
+
+query AppsAndSessions {{
+  viewer {{
+    username
+    connectedApps(first: 10) {{ nodes {{ id app {{ name }} canView {{ title }} canDo {{ title }} }} }}
+    sessions(first: 10) {{ nodes {{ id isCurrent browser os location lastActiveAt }} }}
+  }}
+}}
+"""
+
 # The longest query text taken, in UTF-8 bytes (SECURITY.md K48). The token limit does not bound bytes (whitespace,
 # comments and one long string are one token or none), and the parser reads every byte; the whole body has its own,
 # larger bound (app.request_body). Refused with 413 (the request's content is too large, RFC 9110 §15.5.14) and a
@@ -83,14 +112,26 @@ class ConsentryGraphQL(GraphQL[Context, None]):
         return body
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        # The same files Strawberry's page names on unpkg, served by us: GraphiQL works offline, and the page's
-        # integrity hashes still hold because the files are byte-identical.
-        return HTMLResponse(self.graphql_ide_html.replace("https://unpkg.com", GRAPHIQL_ASSETS))
+        # The same files Strawberry's page names on unpkg, served by us when a checkout has them: GraphiQL works
+        # offline, and the page's integrity hashes still hold because the files are byte-identical.
+        html = self.graphql_ide_html
+        if VENDOR_DIR.is_dir():
+            html = html.replace("https://unpkg.com", GRAPHIQL_ASSETS)
+        return HTMLResponse(_with_example(html))
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         assert isinstance(request, Request) and isinstance(response, Response)
         return Context(request=request, response=response, state=app_state(request), session=request_db(request),
                        login=await current_login(request))
+
+
+def _with_example(html: str) -> str:
+    """Strawberry's GraphiQL page with our example document in place of its welcome text."""
+    start = html.find("const EXAMPLE_QUERY = `")
+    end = html.find("`;", start)
+    if start < 0 or end < 0:  # another page layout: keep Strawberry's text rather than break the page
+        return html
+    return html[:start] + "const EXAMPLE_QUERY = " + json.dumps(GRAPHIQL_EXAMPLE) + html[end + 1:]
 
 
 def _refusal(request: Request) -> Response | None:
@@ -132,7 +173,7 @@ def graphql_routes(settings: Settings) -> list[BaseRoute]:
     )
 
     routes: list[BaseRoute] = [Route("/graphql", _GuardedEndpoint(graphql_app), methods=["GET", "POST"])]
-    if not settings.is_production:
+    if not settings.is_production and VENDOR_DIR.is_dir():
         routes.append(Mount(GRAPHIQL_ASSETS, StaticFiles(directory=str(VENDOR_DIR)), name="graphiql-assets"))
     return routes
 

@@ -8,11 +8,10 @@ from strawberry import Info
 from app.graphql import account_mutations, app_mutations, session_mutations
 from app.graphql.account import Account, ConnectedApp
 from app.graphql.context import Context
-from app.graphql.executor import PlainFieldExecutor
 from app.graphql.ids import from_global_id
 from app.graphql.node import resolve_node
-from app.graphql.pipeline import PipelineSchema
-from app.graphql.security import security_profile
+from app.graphql.error_policy import ConsentrySchema
+from app.graphql.security import schema_extensions
 from app.graphql.types import AuthorizationRequest, Node, Permission
 from app.services import grants as grant_service
 from app.services.errors import DomainError
@@ -72,11 +71,6 @@ class Mutation:
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    """The schema with the request pipeline and validation rules of this deployment's profile."""
-    return PipelineSchema(
-        query=Query,
-        mutation=Mutation,
-        types=[ConnectedApp],
-        execution_context_class=PlainFieldExecutor,
-        profile=security_profile(settings),
-    )
+    """The schema, with the extensions of this deployment's profile."""
+    return ConsentrySchema(query=Query, mutation=Mutation, types=[ConnectedApp],
+                           extensions=schema_extensions(settings))

@@ -35,3 +35,12 @@ async def test_production_serves_neither_graphiql_nor_its_assets(settings: Setti
         assert "graphiql" not in page.text.lower()
         assert (await http.get("/graphiql-assets/graphiql@3.8.3/graphiql.min.js")).status_code == 404
     await production.state.consentry.database.dispose()
+
+
+async def test_graphiql_opens_on_a_document_that_says_how_to_authenticate(client: httpx.AsyncClient) -> None:
+    """A new user's first query fails with "You must be signed in." unless the page says how to sign in: it opens
+    on Consentry's example (cookie or Authorization header, a login mutation), not Strawberry's welcome text."""
+    page = await client.get("/graphql", headers={"accept": "text/html"})
+    assert "Welcome to GraphiQL" not in page.text
+    assert "Authorization" in page.text and "Bearer" in page.text and "/login" in page.text
+    assert "mutation SignIn" in page.text and "connectedApps" in page.text

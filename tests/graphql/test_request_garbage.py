@@ -1,9 +1,9 @@
 """A GraphQL request's objects are freed when its response is sent, not left to Python's cycle collector (issue 6).
 
-A reference cycle anywhere in a request (the context, the executor) keeps everything it reaches alive until a
-collection: its session, its rows, its graph objects. The settings page used to leave about 140 such objects per
-request, and a gen-0 collection ran every four or five requests. These tests switch the collector off and check
-that the request's context and executor are gone as soon as the response is back.
+A reference cycle anywhere in a request keeps everything it reaches alive until a collection: its session, its rows,
+its graph objects. graphql-core's execution context is such a cycle and holds the request's context, so the
+context lets go of what it refers to when the operation ends (``Context.release``). These tests switch the collector
+off and check that the request's session and loaders are gone as soon as the response is back.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from starlette.applications import Starlette
 
 from app.graphql.context import Context
 from app.graphql.endpoint import ConsentryGraphQL
-from app.graphql.executor import PlainFieldExecutor
 from app.models import App, Grant, utcnow
 from tests.factories import graphql_data, login, make_account
 
@@ -34,21 +33,17 @@ PAGE = """
 
 @pytest.fixture
 def request_objects(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[weakref.ref[Any]]]:
-    """Weak references to every GraphQL context and executor made while the test runs."""
+    """Weak references to the database session and the loaders of every GraphQL context made while the test
+    runs: what a request loaded, which must not outlive it."""
     made: list[weakref.ref[Any]] = []
-    get_context, executor_init = ConsentryGraphQL.get_context, PlainFieldExecutor.__init__
+    get_context = ConsentryGraphQL.get_context
 
     async def recording_context(self: ConsentryGraphQL, request: Any, response: Any) -> Context:
         context = await get_context(self, request, response)
-        made.append(weakref.ref(context))
+        made.extend((weakref.ref(context.session), weakref.ref(context.apps_by_ids)))
         return context
 
-    def recording_init(self: PlainFieldExecutor, *args: Any, **kwargs: Any) -> None:
-        executor_init(self, *args, **kwargs)
-        made.append(weakref.ref(self))
-
     monkeypatch.setattr(ConsentryGraphQL, "get_context", recording_context)
-    monkeypatch.setattr(PlainFieldExecutor, "__init__", recording_init)
     yield made
 
 
@@ -64,13 +59,13 @@ async def _connect_an_app(app: Starlette, account_id: uuid.UUID) -> None:
 
 
 @pytest.mark.parametrize("query", [PAGE, "mutation { logoutOtherSessions { loggedOutCount userErrors { code } } }"])
-async def test_request_context_and_executor_are_freed_with_the_response(
+async def test_request_session_and_loaders_are_freed_with_the_response(
     app: Starlette, client: httpx.AsyncClient, request_objects: list[weakref.ref[Any]], query: str
 ) -> None:
     account = await make_account(app, "tidy")
     token = await login(client, "tidy")
     await _connect_an_app(app, account.id)
-    await graphql_data(client, PAGE, token=token)  # caches, pools and compiled selections are made before
+    await graphql_data(client, PAGE, token=token)  # caches and pools are made before
     request_objects.clear()
     gc.collect()
     gc.disable()
@@ -83,5 +78,5 @@ async def test_request_context_and_executor_are_freed_with_the_response(
     assert data  # the request really ran: the page or the mutation's payload
     if "viewer" in data:
         assert data["viewer"]["connectedApps"]["nodes"][0]["app"]["name"] == "Garbage-free"
-    assert len(request_objects) == 2  # one context, one executor
+    assert len(request_objects) == 2  # the request's session and loader
     assert alive == []

@@ -170,3 +170,48 @@ async def test_a_client_that_leaves_mid_request_is_a_499_line_and_nothing_else(
     assert sent == []
     assert [(r["path"], r["status"]) for r in records if r["logger"] == "consentry.access"] == [(path, 499)]
     assert [r for r in records if r["level"] not in ("debug", "info")] == []
+
+
+def test_json_lines_carry_no_colour_escapes_from_uvicorn() -> None:
+    """uvicorn puts a copy of its message with ANSI colour codes on its records (``color_message``); a JSON line
+    is read by machines and must not carry it."""
+    record = logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1, "Started server process [%d]", (42,), None)
+    record.color_message = "Started server process [\x1b[36m%d\x1b[0m]"
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "Started server process [42]"
+    assert "color_message" not in line and "\x1b" not in json.dumps(line)
+
+
+def test_disposing_the_engines_logs_nothing_at_info(settings: Any) -> None:
+    """Shutting a server down announced "Pool disposed" and "Pool recreating" at INFO for every engine."""
+    import asyncio
+
+    from app.db import create_database
+    from app.logs import configure_logging
+
+    configure_logging("INFO")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        database = create_database(settings.database_url)
+        asyncio.run(database.dispose())
+    finally:
+        root.removeHandler(handler)
+    assert "Pool" not in stream.getvalue(), stream.getvalue()
+
+
+def test_collecting_the_tests_ends_without_a_logging_error() -> None:
+    """``pytest --collect-only`` ended with "--- Logging error --- … I/O operation on closed file": our handler kept
+    the stderr pytest had swapped in and closed."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q",
+                           "tests/hardening/test_logs.py"], cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Logging error" not in done.stdout + done.stderr

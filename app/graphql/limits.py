@@ -1,0 +1,121 @@
+"""Cost limits on GraphQL documents (OWASP GraphQL cheat sheet; the probes of graphql-cop).
+
+The limits are Strawberry's own (``QueryDepthLimiter``, ``MaxAliasesLimiter``) plus two rules of ours (directive
+overloading, field duplication), checked by ``CostLimits`` right after parsing, in a pass of their own, before the
+spec's validation. So an abusive document costs one cheap walk and gets one short refusal, instead of a pile of
+validation errors from rules (overlapping fields, unknown directives) that are slow on exactly such documents.
+The token limit is Strawberry's ``MaxTokensLimiter``, enforced by the parser itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    DirectiveNode,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    NameNode,
+    ValidationContext,
+    ValidationRule,
+    Visitor,
+    validate,
+    visit,
+)
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+
+MAX_DEPTH = 10
+MAX_ALIASES = 15
+MAX_TOKENS = 1000
+MAX_FIELDS = 200
+MAX_DIRECTIVES = 20
+MAX_DIRECTIVES_PER_LOCATION = 3
+
+
+class MaxDirectivesRule(ValidationRule):
+    """Refuse documents that repeat directives (graphql-cop's "directive overloading": ``@aa@aa@aa…``)."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.total = 0
+        self.reported = False
+
+    def enter(self, node: Any, *_args: Any) -> None:
+        directives = getattr(node, "directives", None)
+        if not directives or self.reported or isinstance(node, DirectiveNode):
+            return
+        self.total += len(directives)
+        if len(directives) > MAX_DIRECTIVES_PER_LOCATION or self.total > MAX_DIRECTIVES:
+            self.reported = True
+            self.report_error(GraphQLError(
+                f"Too many directives: at most {MAX_DIRECTIVES_PER_LOCATION} on one location and "
+                f"{MAX_DIRECTIVES} in a document.", node))
+
+
+class MaxFieldsRule(ValidationRule):
+    """Refuse documents with more field selections than any real screen needs ("field duplication")."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.count = 0
+
+    def enter_field(self, node: FieldNode, *_args: Any) -> None:
+        self.count += 1
+        if self.count == MAX_FIELDS + 1:
+            self.report_error(GraphQLError(f"Too many fields: at most {MAX_FIELDS} selections in a document.", node))
+
+
+def default_limiters() -> list[AddValidationRules]:
+    """The cost limits every production request is held to, as Strawberry extensions."""
+    return [QueryDepthLimiter(max_depth=MAX_DEPTH), MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            AddValidationRules([MaxDirectivesRule, MaxFieldsRule])]
+
+
+class CostLimits(SchemaExtension):
+    """Run the rules of ``limiters`` on the parsed document before the spec's validation, and refuse the document
+    with the first error they find (the operation then ends with that one error)."""
+
+    def __init__(self, limiters: Sequence[AddValidationRules]) -> None:
+        self.rules: tuple[type[ASTValidationRule], ...] = tuple(
+            rule for limiter in limiters for rule in limiter.validation_rules)
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        document = self.execution_context.graphql_document
+        if document is None:  # the parser refused the document; that error is the answer
+            return
+        schema = self.execution_context.schema._schema
+        errors = validate(schema, _known_spreads_only(document), self.rules, hide_suggestions=True)
+        if errors:
+            raise errors[0]
+
+
+def _known_spreads_only(document: DocumentNode) -> DocumentNode:
+    """The document with each spread of a fragment it does not define replaced by ``__typename`` (itself when
+    there is none). Strawberry's depth and alias rules look every spread up by name and raise KeyError on an
+    unknown one; the limits are checked on the rest, and the spec's validation, which runs next, answers "Unknown
+    fragment". A field, not nothing, takes the spread's place: an emptied selection broke the depth rule."""
+    defined = {definition.name.value for definition in document.definitions
+               if isinstance(definition, FragmentDefinitionNode)}
+    dropper = _UnknownSpreadDropper(defined)
+    edited: DocumentNode = visit(document, dropper)
+    return edited if dropper.dropped else document
+
+
+class _UnknownSpreadDropper(Visitor):
+    def __init__(self, defined: set[str]) -> None:
+        super().__init__()
+        self.defined = defined
+        self.dropped = False
+
+    def enter_fragment_spread(self, node: FragmentSpreadNode, *_args: Any) -> object:
+        if node.name.value in self.defined:
+            return None
+        self.dropped = True
+        return FieldNode(name=NameNode(value="__typename"), alias=None, arguments=(), directives=(),
+                         selection_set=None, loc=node.loc)
