@@ -21,8 +21,8 @@ KEEP_ALIVE_SECONDS = 5
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from app.logs import configure_logging
-    from app.migrate import upgrade_to_head
+    from app.http.logs import configure_logging
+    from app.db.migrate import upgrade_to_head
     from app.services.permissions import load_catalog
 
     load_catalog(settings.permission_catalog_path)  # a bad catalogue path: one line now, not a traceback per worker
@@ -35,7 +35,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # limit covers everybody.
     #
     # What bounds a slow or greedy client (README, "Request bounds"): the app reads every body within its size and
-    # time bound before any database work (app.request_body), and uvicorn closes a connection idle between requests
+    # time bound before any database work (app.http.request_body), and uvicorn closes a connection idle between requests
     # after timeout_keep_alive. uvicorn does NOT bound the time a client takes to send its headers, nor (with
     # httptools, its parser when installed, as here) their size: such a client holds a socket and the header bytes
     # it sent, never an app task or a database connection, and a proxy in front (nginx's client_header_timeout and
@@ -49,7 +49,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
-    from app.migrate import upgrade_to_head
+    from app.db.migrate import upgrade_to_head
 
     upgrade_to_head(settings.database_url)
     print("Database is at the newest migration.")
@@ -57,14 +57,14 @@ def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run_with_session(settings: Settings, work: Callable[[Any], Awaitable[int]]) -> int:
-    from app.db import with_session  # here, not at the top: ``--help`` and ``export-schema`` need no database
+    from app.db.engines import with_session  # here, not at the top: ``--help`` and ``export-schema`` need no database
 
     return asyncio.run(with_session(settings.database_url, work, timeout_seconds=settings.database_timeout_seconds,
                                     pooled=settings.database_pooling))
 
 
 def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from app.seed import DEMO_PASSWORD, DEMO_USERNAME, demo_account_exists, seed_demo
+    from app.services.demo_data import DEMO_PASSWORD, DEMO_USERNAME, demo_account_exists, seed_demo
 
     async def work(db: Any) -> int:
         sign_in = f"Sign in as {DEMO_USERNAME!r} with password {DEMO_PASSWORD!r}."

@@ -36,7 +36,7 @@ class Settings:
     database_url: str = "sqlite:///./consentry.db"
     database_pooling: bool = True
     database_timeout_seconds: float = 10
-    # How long a client may take to send a whole request body (app.request_body answers 408 after that).
+    # How long a client may take to send a whole request body (app.http.request_body answers 408 after that).
     request_body_timeout_seconds: float = 10
     secret_key: str = DEV_SECRET_KEY
     environment: str = "development"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg
 
-from app.migrate import upgrade_to_head
+from app.db.migrate import upgrade_to_head
 
 POSTGRES_ADMIN = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 POSTGRES_DATABASE = "consentry_bench"

@@ -20,10 +20,10 @@ from starlette.routing import Route
 
 from app.models import utcnow
 from app.models.base import UTCDateTime
-from app.services.global_ids import from_global_id, to_global_id
+from app.graphql.ids import from_global_id, to_global_id
 from app.services.sessions import ACTIVITY_WRITE_INTERVAL
-from app.services.tokens import digest
-from app.state import app_state, request_db
+from app.services.digests import digest
+from app.http.state import app_state, request_db
 
 _ID, _TIME = Uuid(), UTCDateTime()
 _ACTIVE = ("s.revoked_at IS NULL AND s.last_active_at > :idle_after AND s.signed_in_at > :born_after")

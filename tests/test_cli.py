@@ -18,8 +18,8 @@ from starlette.applications import Starlette
 
 from app.main import create_app
 from app.models import AuthorizationCode, AuthorizationRequest, LoginSession, OAuthToken, utcnow
-from app.services.global_ids import from_global_id
-from app.services.tokens import digest
+from app.graphql.ids import from_global_id
+from app.services.digests import digest
 from app.settings import Settings
 from tests.conftest import _free_port, _postgres_database, client_for, new_database_name
 from tests.factories import PASSWORD, graphql_data, login

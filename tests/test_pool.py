@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from app.db import create_database
-from app.pool import FirstComePool
+from app.db.engines import create_database
+from app.db.pool import FirstComePool
 
 
 @pytest.fixture

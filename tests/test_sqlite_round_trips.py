@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import event, text
 from starlette.applications import Starlette
 
-from app.db import Database, create_database, transaction
+from app.db.engines import Database, create_database, transaction
 from tests.factories import graphql_data, login, make_account
 
 

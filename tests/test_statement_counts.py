@@ -21,7 +21,7 @@ from starlette.applications import Starlette
 
 from app.graphql.ids import to_global_id
 from app.models import App, Grant, LoginSession, OAuthToken, utcnow
-from app.services.tokens import digest, new_token
+from app.services.digests import digest, new_token
 from tests.factories import graphql_data, login, make_account
 
 PAGE = """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry import Info
 
-from app.auth import client_ip
+from app.http.auth import client_ip
 from app.graphql.context import Context
 from app.graphql.errors import UserError, retry_after, user_errors
 from app.services import password_change

@@ -7,11 +7,12 @@ from strawberry import Info
 
 from app.graphql.context import Context
 from app.graphql.errors import UserError, user_errors
-from app.graphql.ids import from_global_id
+from app.graphql.ids import AUTHORIZATION_REQUEST, from_global_id
+from app.oauth.redirects import answer_uri
 from app.graphql.types import App
 from app.services import apps as app_service
 from app.services import grants as grant_service
-from app.services import revocation
+from app.services.oauth import revocation
 from app.services.errors import DomainError
 
 
@@ -83,12 +84,12 @@ async def authorize(info: Info[Context, None], input: AuthorizeInput) -> Authori
     login = ctx.require_login()
     try:
         async with ctx.db() as db:
-            redirect_uri = await grant_service.approve_authorization_request(
+            answer = await grant_service.approve_authorization_request(
                 db, account=login.account, session_id=login.session.id,
-                request_id=from_global_id(input.request_id, "AuthorizationRequest"), settings=ctx.state.settings)
+                request_id=from_global_id(input.request_id, AUTHORIZATION_REQUEST), settings=ctx.state.settings)
     except DomainError as error:
         return AuthorizePayload(redirect_uri=None, user_errors=user_errors(error))
-    return AuthorizePayload(redirect_uri=redirect_uri, user_errors=[])
+    return AuthorizePayload(redirect_uri=answer_uri(answer, issuer=ctx.state.settings.issuer), user_errors=[])
 
 
 async def deny_authorization(info: Info[Context, None], input: DenyAuthorizationInput) -> DenyAuthorizationPayload:
@@ -96,12 +97,12 @@ async def deny_authorization(info: Info[Context, None], input: DenyAuthorization
     login = ctx.require_login()
     try:
         async with ctx.db() as db:
-            redirect_uri = await grant_service.deny_authorization_request(
+            answer = await grant_service.deny_authorization_request(
                 db, account=login.account, session_id=login.session.id,
-                request_id=from_global_id(input.request_id, "AuthorizationRequest"), settings=ctx.state.settings)
+                request_id=from_global_id(input.request_id, AUTHORIZATION_REQUEST))
     except DomainError as error:
         return DenyAuthorizationPayload(redirect_uri=None, user_errors=user_errors(error))
-    return DenyAuthorizationPayload(redirect_uri=redirect_uri, user_errors=[])
+    return DenyAuthorizationPayload(redirect_uri=answer_uri(answer, issuer=ctx.state.settings.issuer), user_errors=[])
 
 
 async def revoke_access(info: Info[Context, None], input: RevokeAccessInput) -> RevokeAccessPayload:

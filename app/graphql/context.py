@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from app.services.apps import AppRow, get_apps_by_ids
 from app.services.sessions import Authenticated
-from app.state import AppState
+from app.http.state import AppState
 
 
 class NotSignedIn(GraphQLError):

@@ -15,15 +15,15 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from cross_web import HTTPException  # what Strawberry itself raises for a bad body: a 400 with the message
 
-from app.auth import authenticated_by_cookie, current_login
-from app.csrf import is_cross_site
+from app.http.auth import authenticated_by_cookie, current_login
+from app.http.csrf import is_cross_site
 from app.graphql.context import Context
 from app.graphql.schema import build_schema
 from app.graphql.security import UNREPRESENTABLE_TEXT
-from app.seed import DEMO_PASSWORD, DEMO_USERNAME
+from app.services.demo_data import DEMO_PASSWORD, DEMO_USERNAME
 from app.services.text import is_unrepresentable
 from app.settings import Settings
-from app.state import app_state, request_db
+from app.http.state import app_state, request_db
 
 
 # GraphiQL's files live outside the package (``vendor/graphiql`` of a checkout): development serves them so
@@ -58,7 +58,7 @@ query AppsAndSessions {{
 
 # The longest query text taken, in UTF-8 bytes (SECURITY.md K48). The token limit does not bound bytes (whitespace,
 # comments and one long string are one token or none), and the parser reads every byte; the whole body has its own,
-# larger bound (app.request_body). Refused with 413 (the request's content is too large, RFC 9110 §15.5.14) and a
+# larger bound (app.http.request_body). Refused with 413 (the request's content is too large, RFC 9110 §15.5.14) and a
 # GraphQL error whose code is QUERY_TOO_LARGE, before the query is parsed.
 MAX_QUERY_BYTES = 32 * 1024
 QUERY_TOO_LARGE = f"The GraphQL query is longer than {MAX_QUERY_BYTES // 1024} KB. Send a shorter document."

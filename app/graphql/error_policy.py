@@ -20,7 +20,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types import ExecutionContext
 
-from app.faults import GRAPHQL_CODE, UNAVAILABLE_MESSAGE, describe, is_database_unavailable, retry_after_headers
+from app.http.faults import GRAPHQL_CODE, UNAVAILABLE_MESSAGE, describe, is_database_unavailable, retry_after_headers
 from app.services.errors import DomainError
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from app.services import apps as app_service
 from app.services import grants as grant_service
 from app.services import sessions as session_service
 from app.services.errors import DomainError
-from app.services.global_ids import parse_global_id
+from app.graphql.ids import parse_global_id
 
 
 async def resolve_node(ctx: Context, global_id: str) -> Node | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry import Info
 
-from app.auth import client_ip
-from app.device_cookie import known_device, remember_device
+from app.http.auth import client_ip
+from app.http.device_cookie import known_device, remember_device
 from app.graphql.account import Account
 from app.graphql.context import Context
 from app.graphql.errors import UserError, retry_after, user_errors

@@ -19,23 +19,22 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.auth import current_login
+from app.http.auth import current_login
 from app.models import App
-from app.oauth.grants import MAX_STATE_LENGTH
-from app.oauth.pages import error_page, login_redirect, redirect_to
+from app.oauth.grant_types import MAX_STATE_LENGTH
+from app.web.pages import error_page, login_redirect, redirect_to
 from app.oauth.requests import RequestSnapshot, parameter_problem
 from app.oauth.server import ConsentryAuthorizationServer, run_authlib
-from app.services.global_ids import to_global_id
+from app.graphql.ids import AUTHORIZATION_REQUEST, to_global_id
+from app.oauth.redirects import answer_uri, redirect_with
 from app.services.grants import (
     authorize_with_existing_grant,
     create_authorization_request,
     grant_covers,
-    redirect_with,
 )
 from app.services.permissions import split_scopes
-from app.state import app_state, request_db
+from app.http.state import app_state, request_db
 
-REQUEST_TYPE = "AuthorizationRequest"
 
 
 @dataclass(frozen=True)
@@ -126,7 +125,7 @@ async def authorize(request: Request) -> Response:
     if not result.force_consent:
         back_to_app = await authorize_with_existing_grant(db, **common)  # type: ignore[arg-type]
         if back_to_app is not None:
-            return redirect_to(back_to_app)
+            return redirect_to(answer_uri(back_to_app, issuer=state.settings.issuer))
     if result.no_interaction:
         if await grant_covers(db, account=login.account, app_id=result.app.id, scopes=result.scopes):
             # Granted before, but this client must have the person confirm (see may_skip_consent).
@@ -135,4 +134,4 @@ async def authorize(request: Request) -> Response:
         return _refused(request, _needs_interaction(
             result, "consent_required", "The person has not authorized this app for these permissions."))
     pending = await create_authorization_request(db, session_id=login.session.id, **common)  # type: ignore[arg-type]
-    return redirect_to(f"/oauth/consent?request={to_global_id(REQUEST_TYPE, pending.id)}")
+    return redirect_to(f"/oauth/consent?request={to_global_id(AUTHORIZATION_REQUEST, pending.id)}")

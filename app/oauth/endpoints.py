@@ -1,4 +1,4 @@
-"""RFC 7009 revocation and RFC 7662 introspection on Authlib's endpoints, filled with our storage."""
+"""RFC 7009 revocation and RFC 7662 introspection on Authlib's endpoints, filled from ``app.services.oauth``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 
-from app.oauth import storage
-from app.oauth.models import ClientModel, FoundTokenModel
+from app.services.oauth import revocation, tokens
+from app.oauth.adapters import ClientModel, FoundTokenModel
 
 if TYPE_CHECKING:
     from app.oauth.server import ConsentryAuthorizationServer
@@ -22,7 +22,7 @@ def _check_params(request: OAuth2Request) -> None:
 
 
 class _FindsOurTokens:
-    """What both endpoints share: the parameter check and the token lookup in our storage."""
+    """What both endpoints share: the parameter check and the token lookup (``app.services.oauth.tokens``)."""
 
     server: ConsentryAuthorizationServer
 
@@ -30,7 +30,7 @@ class _FindsOurTokens:
         _check_params(request)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> FoundTokenModel | None:
-        view = storage.find_token(self.server.session, token=token_string, hint=token_type_hint)
+        view = tokens.find_token(self.server.session, token=token_string, hint=token_type_hint)
         return FoundTokenModel(view) if view else None
 
 
@@ -45,7 +45,7 @@ class RevocationEndpoint(_FindsOurTokens, _RevocationEndpoint):
         return token if token is not None and token.check_client(client) else None
 
     def revoke_token(self, token: FoundTokenModel, request: OAuth2Request) -> None:
-        storage.revoke_token(self.server.session, view=token.view)
+        revocation.revoke_token(self.server.session, view=token.view)
 
 
 class IntrospectionEndpoint(_FindsOurTokens, _IntrospectionEndpoint):
@@ -64,7 +64,7 @@ class IntrospectionEndpoint(_FindsOurTokens, _IntrospectionEndpoint):
             "scope": view.scopes,
             "client_id": view.app.client_id,
             "username": view.account.username,
-            "token_type": "Bearer" if view.kind == storage.ACCESS_TOKEN else "refresh_token",
+            "token_type": "Bearer" if view.kind == tokens.ACCESS_TOKEN else "refresh_token",
             "exp": int(expires_at.timestamp()) if expires_at else None,
             "iat": int(view.row.issued_at.timestamp()),
             "sub": str(view.account.id),

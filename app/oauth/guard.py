@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.auth import bearer_token
-from app.services.oauth_tokens import AccessContext, authenticate_access_token, mark_grant_used
-from app.state import request_db
+from app.http.auth import bearer_token
+from app.services.oauth.tokens import AccessContext, authenticate_access_token, mark_grant_used
+from app.http.state import request_db
 
 REALM = "consentry"
 Endpoint = Callable[[Request], Awaitable[Response]]

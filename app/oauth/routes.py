@@ -1,6 +1,7 @@
-"""OAuth 2.0 routes: authorization, consent, token, revocation, introspection, metadata and the resource API.
+"""OAuth 2.0 routes: authorization, token, revocation, introspection, metadata and the resource API (the consent
+page the authorization endpoint sends people to is a page of ``app.web``).
 
-Database trouble on any of them becomes a 503 ``temporarily_unavailable`` in app.faults.DatabaseFaultMiddleware.
+Database trouble on any of them becomes a 503 ``temporarily_unavailable`` in app.http.faults.DatabaseFaultMiddleware.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from app.oauth import api, authorize, consent, metadata
+from app.oauth import api, authorize, metadata
 from app.oauth.requests import RequestSnapshot
 from app.oauth.server import ConsentryAuthorizationServer, run_authlib
 
@@ -40,8 +41,6 @@ async def introspect(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route("/oauth/authorize", authorize.authorize, methods=["GET"]),
-    Route("/oauth/consent", consent.consent_form, methods=["GET"]),
-    Route("/oauth/consent", consent.consent_decision, methods=["POST"]),
     Route("/oauth/token", token, methods=["POST"]),
     Route("/oauth/revoke", revoke, methods=["POST"]),
     Route("/oauth/introspect", introspect, methods=["POST"]),

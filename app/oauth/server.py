@@ -23,18 +23,18 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.db import POOL_SIZE
+from app.db.engines import POOL_SIZE
 from app.models import App
-from app.oauth import storage
+from app.services.oauth import codes, tokens
 from app.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
-from app.oauth.grants import AuthorizationCodeGrant, RefreshTokenGrant, S256CodeChallenge
-from app.oauth.models import ClientModel
+from app.oauth.grant_types import AuthorizationCodeGrant, RefreshTokenGrant, S256CodeChallenge
+from app.oauth.adapters import ClientModel
 from app.oauth.requests import RequestSnapshot, StarletteJsonRequest, StarletteOAuth2Request, parameter_problem
 from app.services.errors import Invalid
 from app.services.permissions import OFFLINE_ACCESS, Catalog, split_scopes
-from app.services.tokens import new_token
+from app.services.digests import new_token
 from app.settings import Settings
-from app.state import app_state
+from app.http.state import app_state
 
 T = TypeVar("T")
 NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -65,16 +65,16 @@ class ConsentryAuthorizationServer(AuthorizationServer):
         """Store what the grant issued, atomically with consuming its credential (code or refresh token)."""
         # A rotated refresh token keeps the scope of the one it replaces, whatever the access token was narrowed to.
         kept = None if request.authorization_code is not None else request.refresh_token.get_scope()
-        tokens = storage.NewTokens(
+        issued = tokens.NewTokens(
             access_token=token["access_token"], refresh_token=token.get("refresh_token"), scopes=token["scope"],
             access_lifetime=self.settings.access_token_lifetime, refresh_lifetime=self.settings.refresh_token_lifetime,
             refresh_scopes=kept if kept != token["scope"] else None,
         )
         try:
             if request.authorization_code is not None:
-                storage.redeem_code(self.session, code=request.authorization_code.row, tokens=tokens)
+                codes.redeem_code(self.session, code=request.authorization_code.row, tokens=issued)
             else:
-                storage.rotate_refresh_token(self.session, old=request.refresh_token.row, tokens=tokens)
+                tokens.rotate_refresh_token(self.session, old=request.refresh_token.row, tokens=issued)
         except Invalid as exc:
             raise InvalidGrantError(exc.message) from exc
 
@@ -166,7 +166,7 @@ def _more_than_one_client(request: OAuth2Request) -> str | None:
     return None
 
 
-# Authlib's threads: as many as the sync engine's pool keeps connections for them (app.db.POOL_SIZE), so concurrent
+# Authlib's threads: as many as the sync engine's pool keeps connections for them (app.db.engines.POOL_SIZE), so concurrent
 # OAuth requests wait here for a thread rather than in the pool for a connection, or for a new one to be opened.
 _AUTHLIB_THREADS = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="authlib")
 

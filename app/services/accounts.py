@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.engine import Connection, RowMapping
 
-from app.db import transaction
+from app.db.engines import transaction
 from app.models import Account
 from app.models.base import detached_from_row
 from app.services.common_passwords import is_common

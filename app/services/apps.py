@@ -16,13 +16,13 @@ from urllib.parse import urlsplit
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import transaction
+from app.db.engines import transaction
 from app.models import Account, App, Grant
 from app.models.base import detached_from_row
 from app.services.errors import Invalid, NotFound
 from app.services.paging import After, KeysetList, ListPage
 from app.services.permissions import Catalog, join_scopes, split_scopes
-from app.services.tokens import digest
+from app.services.digests import digest
 
 CLIENT_ID_BYTES = 18  # 144 bits: unguessable, and short enough to read in logs
 CLIENT_SECRET_BYTES = 32  # 256 bits

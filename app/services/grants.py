@@ -1,5 +1,5 @@
 """Grants (what one account allowed one app): the connected-apps list and the consent decision (revoking is in
-``app.services.revocation``).
+``app.services.oauth.revocation``).
 
 A pending ``AuthorizationRequest`` is a validated ``/oauth/authorize`` call waiting for the person. It is bound to
 the login session that made it, so only that session can approve or deny it, once.
@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -20,10 +20,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.db import transaction
+from app.db.engines import transaction
 from app.models import Account, App, AuthorizationRequest, Grant, utcnow
 from app.services.errors import Invalid, NotFound
-from app.services.oauth_tokens import add_authorization_code
+from app.services.oauth.codes import add_authorization_code
 from app.services.paging import After, KeysetList, ListPage
 from app.services.permissions import join_scopes, split_scopes
 from app.settings import Settings
@@ -35,12 +35,14 @@ class PendingAuthorization:
     app: App
 
 
-def redirect_with(uri: str, params: dict[str, str | None]) -> str:
-    """``uri`` with ``params`` appended to its query (values that are None are left out)."""
-    parts = urlsplit(uri)
-    extra = urlencode({k: v for k, v in params.items() if v is not None})
-    query = f"{parts.query}&{extra}" if parts.query else extra
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+@dataclass(frozen=True)
+class ConsentAnswer:
+    """What goes back to the app (``app.oauth.redirects`` turns it into the redirect): a single-use ``code`` when
+    the person approved or a grant already covered the request, none when they declined."""
+
+    redirect_uri: str
+    state: str | None
+    code: str | None
 
 
 # --- connected apps ---------------------------------------------------------------------------------------------
@@ -158,9 +160,9 @@ async def grant_covers(db: AsyncSession, *, account: Account, app_id: uuid.UUID,
 async def authorize_with_existing_grant(
     db: AsyncSession, *, account: Account, app: App, redirect_uri: str, scopes: list[str], state: str | None,
     code_challenge: str, code_challenge_method: str, settings: Settings,
-) -> str | None:
-    """The redirect URI with a fresh code when an active grant already covers every requested scope and the app may
-    skip consent (``may_skip_consent``), else None: the person must be asked."""
+) -> ConsentAnswer | None:
+    """A fresh code when an active grant already covers every requested scope and the app may skip consent
+    (``may_skip_consent``), else None: the person must be asked."""
     if not may_skip_consent(app=app, redirect_uri=redirect_uri):
         return None
     grant = await _covering_grant(db, account=account, app_id=app.id, scopes=scopes)
@@ -171,7 +173,7 @@ async def authorize_with_existing_grant(
             db, grant=grant, redirect_uri=redirect_uri, scopes=join_scopes(scopes), code_challenge=code_challenge,
             code_challenge_method=code_challenge_method, lifetime=settings.authorization_code_lifetime,
         )
-    return redirect_with(redirect_uri, {"code": code, "state": state, "iss": settings.issuer})
+    return ConsentAnswer(redirect_uri=redirect_uri, state=state, code=code)
 
 
 async def get_authorization_request(
@@ -248,9 +250,8 @@ async def _upsert_grant(db: AsyncSession, *, request: AuthorizationRequest) -> G
 
 async def approve_authorization_request(
     db: AsyncSession, *, account: Account, session_id: uuid.UUID, request_id: uuid.UUID | None, settings: Settings
-) -> str:
-    """Approve: decide the request, update the grant and issue a 60-second code, all in one transaction.
-    Returns the app's redirect URI carrying ``code``, ``state`` and ``iss``."""
+) -> ConsentAnswer:
+    """Approve: decide the request, update the grant and issue a 60-second code, all in one transaction."""
     pending = await get_authorization_request(db, account=account, session_id=session_id, request_id=request_id)
     request = pending.request
     async with transaction(db):
@@ -261,20 +262,16 @@ async def approve_authorization_request(
             code_challenge=request.code_challenge, code_challenge_method=request.code_challenge_method,
             lifetime=settings.authorization_code_lifetime,
         )
-    return redirect_with(request.redirect_uri, {"code": code, "state": request.state, "iss": settings.issuer})
+    return ConsentAnswer(redirect_uri=request.redirect_uri, state=request.state, code=code)
 
 
 async def deny_authorization_request(
-    db: AsyncSession, *, account: Account, session_id: uuid.UUID, request_id: uuid.UUID | None, settings: Settings
-) -> str:
-    """Deny: decide the request and return the app's redirect URI with ``error=access_denied``, state and iss. An
-    expired request can still be declined, so Cancel on a page left open sends the person back to the app."""
+    db: AsyncSession, *, account: Account, session_id: uuid.UUID, request_id: uuid.UUID | None
+) -> ConsentAnswer:
+    """Deny: decide the request; the answer carries no code. An expired request can still be declined, so Cancel on
+    a page left open sends the person back to the app."""
     pending = await get_authorization_request(db, account=account, session_id=session_id, request_id=request_id,
                                               expired_too=True)
     async with transaction(db):
         await _decide(db, request=pending.request, decision="denied")
-    return redirect_with(
-        pending.request.redirect_uri,
-        {"error": "access_denied", "error_description": "The person declined to authorize the app.",
-         "state": pending.request.state, "iss": settings.issuer},
-    )
+    return ConsentAnswer(redirect_uri=pending.request.redirect_uri, state=pending.request.state, code=None)

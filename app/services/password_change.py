@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import transaction
+from app.db.engines import transaction
 from app.models import Account, utcnow
 from app.services.accounts import check_new_password
 from app.services.errors import Invalid
-from app.services.revocation import revoke_grants
+from app.services.oauth.revocation import revoke_grants
 from app.services.passwords import hash_password, verify_password
 from app.services.known_devices import KnownDevice
 from app.services.ratelimit import LoginLimiter, counted_attempt

@@ -11,7 +11,7 @@ from typing import TypeVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from app.db import PASSWORD_THREADS
+from app.db.engines import PASSWORD_THREADS
 
 T = TypeVar("T")
 

@@ -18,7 +18,7 @@ from sqlalchemy import Integer, Table, and_, bindparam, func, insert, select, up
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.engine import Connection, Engine
 
-from app.db import transaction
+from app.db.engines import transaction
 from app.models import Account, LoginSession, utcnow
 from app.models.base import detached_from_row
 from app.services.accounts import WRONG_CREDENTIALS, check_credentials_by, username_key
@@ -29,7 +29,7 @@ from app.services.passwords import in_password_thread
 from app.services.known_devices import KnownDevice
 from app.services.ratelimit import LoginLimiter, counted_attempt
 from app.services.text import clipped
-from app.services.tokens import digest, new_token
+from app.services.digests import digest, new_token
 from app.settings import Settings
 
 # Before any session: the live-session count of a sign-in without a policy counts every unrevoked session.
@@ -233,7 +233,7 @@ def _end_sessions_over_limit(connection: Connection, *, account_id: uuid.UUID, p
 
 def _check_and_open(
     engine: Engine, *, username: str, password: str, ip_address: str | None, user_agent: str | None,
-    client_kind: str, policy: SessionPolicy | None,
+    client_kind: str, policy: SessionPolicy | None, replacing_token: str | None,
 ) -> SignedIn:
     token = new_token()
     window = _window(policy, utcnow()) if policy is not None else {"idle_after": _EPOCH, "born_after": _EPOCH}
@@ -248,6 +248,9 @@ def _check_and_open(
         connection.commit()  # a no-op on an autocommit engine: the INSERT was committed on its own
         if opened.rowcount != 1:  # the password changed (or the account was disabled) while it was being checked
             raise Invalid(WRONG_CREDENTIALS, field="password")
+        if replacing_token is not None:
+            connection.execute(_END_BY_TOKEN, {"digest": digest(replacing_token), "now": values["signed_in_at"],
+                                               **window})
         ended = _end_sessions_over_limit(connection, account_id=account.id, policy=policy,
                                          live_before=int(row["live_sessions"]),
                                          now=values["signed_in_at"])  # type: ignore[arg-type]
@@ -267,8 +270,12 @@ async def sign_in(
     limiter: LoginLimiter | None = None,
     policy: SessionPolicy | None = None,
     device: KnownDevice | None = None,
+    replacing_token: str | None = None,
 ) -> SignedIn:
     """Check the credentials and open a new session with a fresh random token (no session fixation).
+
+    ``replacing_token`` is the session token the client held until now (a browser's cookie, when a second tab signs
+    in too): that session ends, since nobody could use or see it any more as this client's.
 
     With a ``policy`` that limits live sessions, the account's least recently active sessions past the limit end
     (reason ``SESSION_LIMIT_REASON``) and are named in ``SignedIn.ended_sessions``, so the person is told.
@@ -287,7 +294,8 @@ async def sign_in(
     async with counted_attempt(limiter, username_key=username_key(username), ip_address=ip_address, device=device):
         signed_in = await in_password_thread(functools.partial(
             _check_and_open, engine, username=username, password=password, ip_address=ip_address,
-            user_agent=user_agent, client_kind=client_kind, policy=policy))
+            user_agent=user_agent, client_kind=client_kind, policy=policy,
+            replacing_token=replacing_token))
     return signed_in
 
 
@@ -398,10 +406,3 @@ async def end_other_sessions(
     live = await db.execute(_END_LIVE_OTHERS, {**values, **_window(policy, now)})
     await db.execute(_END_EXPIRED_OTHERS, values)
     return int(live.rowcount)  # type: ignore[attr-defined]
-
-
-async def end_session_by_token(db: AsyncSession, *, token: str, policy: SessionPolicy) -> None:
-    """End the live session behind a raw session token, if there is one (one UPDATE; nothing when it has ended)."""
-    now = utcnow()
-    async with transaction(db):
-        await db.execute(_END_BY_TOKEN, {"digest": digest(token), "now": now, **_window(policy, now)})

@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from app.web import settings_page, signin
+from app.web import consent, settings_page, signin
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -16,5 +16,7 @@ routes: list[BaseRoute] = [
     Route("/login", signin.login_submit, methods=["POST"]),
     Route("/logout", signin.logout_submit, methods=["POST"]),
     Route("/settings", settings_page.settings_page, methods=["GET"]),
+    Route("/oauth/consent", consent.consent_form, methods=["GET"]),
+    Route("/oauth/consent", consent.consent_decision, methods=["POST"]),
     Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
 ]

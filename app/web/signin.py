@@ -7,12 +7,12 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from app.auth import client_ip, current_login, session_cookie
-from app.csrf import LOGIN_FORM_FIELD, is_cross_site, login_form_token, login_post_vouched, set_login_form_cookie
-from app.device_cookie import known_device, remember_device
+from app.http.auth import client_ip, current_login, session_cookie
+from app.http.csrf import LOGIN_FORM_FIELD, is_cross_site, login_form_token, login_post_vouched, set_login_form_cookie
+from app.http.device_cookie import known_device, remember_device
 from app.services import sessions as session_service
 from app.services.errors import DomainError, RateLimited
-from app.state import app_state, request_db
+from app.http.state import app_state, request_db
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
 
 DEFAULT_NEXT = "/settings"
@@ -68,14 +68,15 @@ async def login_submit(request: Request) -> Response:
             app_state(request).database.sync_autocommit_engine, username=username, password=password,
             ip_address=client_ip(request), user_agent=request.headers.get("user-agent"), client_kind="web",
             limiter=app_state(request).login_limiter, device=known_device(request, username=username),
-            policy=app_state(request).session_policy)
+            policy=app_state(request).session_policy,
+            # The cookie's session, not current_login's (a bearer header comes first): the cookie will name the new one.
+            replacing_token=session_cookie(request))
     except RateLimited as error:
         response = _page(request, next_url=next_url, username=username, error=error.message, status_code=429)
         response.headers["Retry-After"] = str(error.retry_after)
         return response
     except DomainError as error:
         return _page(request, next_url=next_url, username=username, error=error.message, status_code=401)
-    await _end_replaced_session(request)
     settings = app_state(request).settings
     if signed_in.ended_sessions and next_url == DEFAULT_NEXT:
         # The settings page tells the person that signing in logged their least recently active session out.
@@ -86,15 +87,6 @@ async def login_submit(request: Request) -> Response:
         path="/", max_age=int(settings.session_absolute_lifetime.total_seconds()))
     remember_device(request, response, account=signed_in.account)
     return response
-
-
-async def _end_replaced_session(request: Request) -> None:
-    """End the session the browser's cookie named before this sign-in (a second tab that signed in too): the cookie
-    now names the new one, and the old one would stay live with nobody able to use or see it as this browser."""
-    cookie = session_cookie(request)  # the cookie's session, not current_login's (a bearer header comes first)
-    if cookie is not None:
-        await session_service.end_session_by_token(request_db(request), token=cookie,
-                                                   policy=app_state(request).session_policy)
 
 
 async def logout_submit(request: Request) -> Response:

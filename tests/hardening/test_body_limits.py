@@ -11,7 +11,7 @@ import httpx
 from starlette.applications import Starlette
 
 from app.graphql.endpoint import MAX_QUERY_BYTES
-from app.request_body import body_limit
+from app.http.request_body import body_limit
 from tests.oauth.helpers import Person, sign_in
 
 VIEWER = "{ viewer { username } }"

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from starlette.applications import Starlette
 
 from app.models import LoginSession, utcnow
-from app.services.tokens import digest
+from app.services.digests import digest
 
 from tests.factories import PASSWORD, graphql, graphql_data, login, make_account
 from tests.oauth.helpers import call_me, refresh, register, sign_in, tokens_for

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from app.faults import is_database_unavailable
+from app.http.faults import is_database_unavailable
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import POSTGRES_URL, client_for

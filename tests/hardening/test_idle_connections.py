@@ -11,7 +11,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import make_url
 
-from app.db import Database, create_database
+from app.db.engines import Database, create_database
 from tests.hardening.proxy import TcpProxy
 
 

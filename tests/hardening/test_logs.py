@@ -13,7 +13,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from app.logs import JsonFormatter
+from app.http.logs import JsonFormatter
 from app.services import sessions as session_service
 from tests.conftest import client_for
 from tests.factories import LOGIN, PASSWORD, graphql_data, make_account
@@ -186,8 +186,8 @@ def test_disposing_the_engines_logs_nothing_at_info(settings: Any) -> None:
     """Shutting a server down announced "Pool disposed" and "Pool recreating" at INFO for every engine."""
     import asyncio
 
-    from app.db import create_database
-    from app.logs import configure_logging
+    from app.db.engines import create_database
+    from app.http.logs import configure_logging
 
     configure_logging("INFO")
     stream = io.StringIO()

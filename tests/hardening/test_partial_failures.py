@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from starlette.applications import Starlette
 
-from app.oauth import storage
+from app.services.oauth import codes as code_service
+from app.services.oauth import tokens as token_service
 from app.services import password_change
 from tests.factories import PASSWORD, graphql, login, make_account
 from tests.oauth.helpers import call_me, exchange, obtain_code, refresh, register, sign_in, tokens_for
@@ -30,7 +31,7 @@ async def test_j43_failure_between_code_consumption_and_token_insert_rolls_back_
     code, verifier = await obtain_code(client, person, reg)
     with monkeypatch.context() as patch:
         # Called after the conditional UPDATE consumed the code and before the token row is inserted.
-        patch.setattr(storage, "_token_row", _connection_lost)
+        patch.setattr(code_service, "new_token_row", _connection_lost)
         failed = await exchange(client, reg, code, verifier)
     assert failed.status_code == 503 and failed.json()["error"] == "temporarily_unavailable"
     retried = await exchange(client, reg, code, verifier)  # the code was not consumed: the UPDATE rolled back
@@ -45,7 +46,7 @@ async def test_j43_failure_during_refresh_rotation_keeps_the_old_refresh_token(
     tokens = await tokens_for(client, person, reg)
     assert tokens.refresh_token
     with monkeypatch.context() as patch:
-        patch.setattr(storage, "_token_row", _connection_lost)
+        patch.setattr(token_service, "new_token_row", _connection_lost)
         failed = await refresh(client, reg, tokens.refresh_token)
     assert failed.status_code == 503 and failed.json()["error"] == "temporarily_unavailable"
     # Not marked used (else this would count as reuse and revoke the family) and no half-made token exists.

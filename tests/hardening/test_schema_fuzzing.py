@@ -17,9 +17,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from app.db import create_database, transaction
+from app.db.engines import create_database, transaction
 from app.main import create_app
-from app.migrate import upgrade_to_head
+from app.db.migrate import upgrade_to_head
 from app.models import Account
 from app.services.accounts import create_account
 from app.services.sessions import open_session

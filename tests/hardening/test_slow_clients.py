@@ -19,8 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 
-from app.db import POOL_SIZE, create_database
-from app.faults import describe, is_database_unavailable
+from app.db.engines import POOL_SIZE, create_database
+from app.http.faults import describe, is_database_unavailable
 from app.services.apps import RegisteredApp
 from app.settings import Settings
 from tests.conftest import LiveServer, client_for

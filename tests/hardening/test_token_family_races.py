@@ -30,7 +30,7 @@ THIEF_REFRESHES = 6
 async def _live_in_family(app: Starlette, reg: RegisteredApp, refresh_token_of_family: str) -> int:
     """Token rows of the family (found through any of its refresh tokens) whose access or refresh token still
     works: not revoked, grant live, and an unexpired access token or an unused, unexpired refresh token."""
-    from app.services.tokens import digest
+    from app.services.digests import digest
 
     now = utcnow()
     async with app.state.consentry.database.async_sessions() as db:

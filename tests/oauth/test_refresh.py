@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 
 from app.models import Account, OAuthToken
 from app.services.apps import RegisteredApp
-from app.services.revocation import revoke_access
+from app.services.oauth.revocation import revoke_access
 from tests.oauth.helpers import Person, call_me, introspect, refresh, register, tokens_for
 
 

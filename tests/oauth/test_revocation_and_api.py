@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 
 from app.models import Grant, OAuthToken, utcnow
 from app.services.apps import RegisteredApp
-from app.services.revocation import revoke_access
-from app.services.tokens import digest
+from app.services.oauth.revocation import revoke_access
+from app.services.digests import digest
 from tests.oauth.helpers import (
     ISSUER,
     Person,

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from app.models import AuthorizationCode, OAuthToken, utcnow
 from app.services.apps import RegisteredApp
-from app.services.tokens import digest
+from app.services.digests import digest
 from tests.oauth.helpers import (
     REDIRECT_URI,
     Person,

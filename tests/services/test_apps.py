@@ -13,7 +13,7 @@ from app.services.apps import (
     get_apps_by_ids, list_registered_apps, position_of, register_app, rotate_client_secret,
 )
 from app.services.errors import Invalid, NotFound
-from app.services.tokens import digest
+from app.services.digests import digest
 from tests.factories import make_account
 
 

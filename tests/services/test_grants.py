@@ -21,7 +21,7 @@ from app.services.grants import (
     list_connected_apps,
     position_of,
 )
-from app.services.revocation import revoke_access
+from app.services.oauth.revocation import revoke_access
 from app.services.sessions import authenticate_token
 from tests.oauth.helpers import Person, authorize_params, location_base, pkce_pair, register, sign_in, start
 

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 
 from app.models import LoginSession, utcnow
 from app.services.purge import purge_expired
-from app.services.tokens import digest
+from app.services.digests import digest
 from tests.factories import login, make_account
 
 

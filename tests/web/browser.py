@@ -22,8 +22,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import with_session
-from app.seed import DEMO_PASSWORD, DEMO_USERNAME, seed_demo
+from app.db.engines import with_session
+from app.services.demo_data import DEMO_PASSWORD, DEMO_USERNAME, seed_demo
 from app.services import apps
 from app.services.apps import RegisteredApp
 from app.services.permissions import load_catalog

@@ -47,7 +47,7 @@ _HANDLER_MARK = "_consentry_json"
 _DROPPED_FIELDS = frozenset({"color_message"})
 # Loggers that say at INFO what nobody operating the service needs (SQLAlchemy pools announce "Pool disposed" and
 # "Pool recreating" at every shutdown); their warnings and errors still come through.
-_QUIET_LOGGERS = ("sqlalchemy.pool", "app.pool")
+_QUIET_LOGGERS = ("sqlalchemy.pool", "app.db.pool")
 
 
 def current_request_id() -> str | None:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.db import Database
+from app.db.engines import Database
 from app.services.permissions import Catalog
 from app.services.ratelimit import LoginLimiter
 from app.services.sessions import SessionPolicy

@@ -3,7 +3,7 @@
 Authlib's defaults are looser than our rules: it accepts ``plain`` PKCE, lets requests without a challenge through,
 falls back to a default redirect URI, never rotates refresh tokens and deletes codes non-atomically. These
 subclasses only fill Authlib's storage hooks and add the stricter checks; the rules themselves (atomic code
-consumption, rotation, reuse detection) live in ``app.oauth.storage`` and run from ``server.save_token``.
+consumption, rotation, reuse detection) live in ``app.services.oauth`` and run from ``server.save_token``.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
 
 from app.models import Account
-from app.oauth import storage
-from app.oauth.models import ClientModel, CodeModel, RefreshTokenModel
+from app.services.oauth import codes, tokens
+from app.oauth.adapters import ClientModel, CodeModel, RefreshTokenModel
 from app.services.permissions import join_scopes, split_scopes
-from app.services.tokens import new_token
+from app.services.digests import new_token
 
 if TYPE_CHECKING:
     from app.oauth.server import ConsentryAuthorizationServer
@@ -65,7 +65,7 @@ class S256CodeChallenge(CodeChallenge):
                 raise InvalidGrantError("Missing 'code_verifier'.")
             super().validate_code_verifier(grant, result)
         except OAuth2Error:
-            storage.burn_code(grant.server.session, code_id=request.authorization_code.row.id)
+            codes.burn_code(grant.server.session, code_id=request.authorization_code.row.id)
             raise
 
 
@@ -143,7 +143,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         self.execute_hook("after_validate_authorization_request_payload", None)
 
     def query_authorization_code(self, code: str, client: ClientModel) -> CodeModel | None:
-        row = storage.find_live_code(self.server.session, code=code, app_id=client.app.id)
+        row = codes.find_live_code(self.server.session, code=code, app_id=client.app.id)
         return CodeModel(row) if row else None
 
     def delete_authorization_code(self, authorization_code: CodeModel) -> None:
@@ -163,7 +163,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshTokenModel | None:
         # request.client is already authenticated here: another app's token is unknown to it and stays untouched.
-        row = storage.find_live_refresh_token(
+        row = tokens.find_live_refresh_token(
             self.server.session, refresh_token=refresh_token, app_id=self.request.client.app.id
         )
         return RefreshTokenModel(row) if row else None

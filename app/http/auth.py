@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.requests import HTTPConnection
 
 from app.services.sessions import Authenticated, authenticate_token
-from app.state import app_state, request_db
+from app.http.state import app_state, request_db
 
 _UNSET = object()
 

@@ -15,7 +15,7 @@ from app.services import known_devices
 from app.services.accounts import username_key
 from app.services.known_devices import KnownDevice
 from app.settings import Settings
-from app.state import app_state
+from app.http.state import app_state
 
 
 def device_cookie_name(settings: Settings) -> str:

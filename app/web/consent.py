@@ -11,12 +11,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from app.auth import current_login
-from app.csrf import is_cross_site
-from app.oauth.authorize import REQUEST_TYPE
-from app.oauth.pages import consent_page, error_page, login_redirect, redirect_to
+from app.http.auth import current_login
+from app.http.csrf import is_cross_site
+from app.graphql.ids import AUTHORIZATION_REQUEST, from_global_id
+from app.oauth.redirects import answer_uri
+from app.web.pages import consent_page, error_page, login_redirect, redirect_to
 from app.services.errors import DomainError, NotFound
-from app.services.global_ids import from_global_id
 from app.services.grants import (
     approve_authorization_request,
     deny_authorization_request,
@@ -24,7 +24,7 @@ from app.services.grants import (
     grant_covers,
 )
 from app.services.permissions import split_scopes
-from app.state import app_state, request_db
+from app.http.state import app_state, request_db
 
 DECISIONS = ("approve", "deny")
 
@@ -48,7 +48,7 @@ async def consent_form(request: Request) -> Response:
     try:
         pending = await get_authorization_request(
             db, account=login.account, session_id=login.session.id,
-            request_id=from_global_id(request_gid, REQUEST_TYPE),
+            request_id=from_global_id(request_gid, AUTHORIZATION_REQUEST),
         )
     except DomainError as error:
         return _domain_error_page(request, error, login.account)
@@ -75,13 +75,17 @@ async def consent_decision(request: Request) -> Response:
     if decision not in DECISIONS:
         return error_page(request, title="Choose Authorize app or Cancel",
                           message="The form did not say whether to authorize the app.", viewer=login.account)
-    decide = approve_authorization_request if decision == "approve" else deny_authorization_request
+    settings = app_state(request).settings
+    request_id = from_global_id(request_gid, AUTHORIZATION_REQUEST)
     try:
-        uri = await decide(
-            request_db(request), account=login.account, session_id=login.session.id,
-            request_id=from_global_id(request_gid, REQUEST_TYPE), settings=app_state(request).settings,
-        )
+        if decision == "approve":
+            answer = await approve_authorization_request(
+                request_db(request), account=login.account, session_id=login.session.id, request_id=request_id,
+                settings=settings)
+        else:
+            answer = await deny_authorization_request(
+                request_db(request), account=login.account, session_id=login.session.id, request_id=request_id)
     except DomainError as error:
         return _domain_error_page(request, error, login.account)
     # 303: the browser follows with a GET to the app, never re-posting the form there.
-    return redirect_to(uri, status_code=303)
+    return redirect_to(answer_uri(answer, issuer=settings.issuer), status_code=303)

@@ -12,7 +12,7 @@ The bounds (SECURITY.md K48), enforced before anything decodes the body:
 - **time**: the whole body must arrive within ``Settings.request_body_timeout_seconds`` of the request's headers,
   or the answer is 408.
 Both refusals close the connection (``Connection: close``), so the socket is freed and the unread rest of the body
-is never parsed, and both come in the form the endpoint's clients understand (app.faults.error_response).
+is never parsed, and both come in the form the endpoint's clients understand (app.http.faults.error_response).
 
 The body is then replayed to the app through a new ``receive``, as one message, so Starlette and Strawberry read
 it exactly as they would have read it from the server.
@@ -30,7 +30,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.faults import error_response
+from app.http.faults import error_response
 
 KB = 1024
 
@@ -85,7 +85,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise ClientDisconnect()  # app.logs records it as 499, nothing else happens
+            raise ClientDisconnect()  # app.http.logs records it as 499, nothing else happens
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -8,7 +8,7 @@ requests, so the service answers normally again as soon as the database does, wi
 A connection that cannot be opened is trouble whatever the server said: refused with SQLSTATE 55000
 (``ALLOW_CONNECTIONS false``), 57P03 (starting up), 28P01 (a password changed under us), or a socket error. asyncpg
 raises these as plain PostgreSQL errors, the same classes a statement that is our bug raises, so the SQLSTATE alone
-cannot tell them apart; app.db marks every failure to connect as a lost connection (SQLAlchemy's
+cannot tell them apart; app.db.engines marks every failure to connect as a lost connection (SQLAlchemy's
 ``connection_invalidated``) at the moment it happens, and that mark is what is read here. A 55000 raised by a
 statement stays a 500: it is a bug to fix, not an outage to wait out.
 """
@@ -34,7 +34,7 @@ OAUTH_ERROR = "temporarily_unavailable"
 # SQLSTATE classes and codes a retry can get past: connection exceptions, transaction rollback (serialization
 # failure, deadlock), insufficient resources, operator intervention (shutdown, statement timeout), system errors,
 # a database that does not exist (yet), lock not available, a session the server ended for sitting idle in a
-# transaction (app.db sets that timeout).
+# transaction (app.db.engines sets that timeout).
 _RETRYABLE_CLASSES = ("08", "40", "53", "57", "58")
 _RETRYABLE_CODES = ("3D000", "55P03", "25P03")
 # asyncpg raises socket errors bare (unwrapped) when it cannot open a connection: refused, reset, timed out, a name

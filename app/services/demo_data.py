@@ -8,13 +8,13 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import transaction
+from app.db.engines import transaction
 from app.models import Account, Grant, OAuthToken, utcnow
 from app.services.accounts import create_account
 from app.services.apps import register_app
 from app.services.permissions import OFFLINE_ACCESS, load_catalog
 from app.services.sessions import open_session
-from app.services.tokens import digest, new_token
+from app.services.digests import digest, new_token
 from app.settings import Settings
 
 DEMO_USERNAME = "demo"

@@ -7,9 +7,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from app.faults import check_write_lock
-from app.migrate import current_revision, head_revision
-from app.state import app_state
+from app.http.faults import check_write_lock
+from app.db.migrate import current_revision, head_revision
+from app.http.state import app_state
 
 
 async def healthz(_request: Request) -> JSONResponse:

@@ -1,25 +1,30 @@
-"""Revoking access: one app's grant (revokeAccess) or every grant of an account (a password change), with every
-token and unused authorization code of it, in bulk.
+"""Ending OAuth access: one app's grant (revokeAccess) or every grant of an account (a password change), with every
+token and unused code of it, in bulk; and, for the token endpoint's thread, ending one token, a refresh-token family
+(reuse) or what one code issued (replay). Every one of them follows the lock order of ``locks``.
 
 Statements are built once, at import, with bind parameters: building an UPDATE costs more than SQLite spends
 running it, and revoking is what a person does when something is wrong, so it should be instant. They are Core
 statements (no ORM objects are loaded or synchronised): no caller reads revoked rows back from the session.
-
-Lock order: the grant rows are updated first, the order the token endpoint follows too (``app.oauth.storage``), so
-a refresh racing a revoke either finishes before it (and its new tokens are revoked) or finds the grant gone.
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlmodel import col
 
-from app.db import transaction
+from app.db.engines import transaction
 from app.models import Account, App, AuthorizationCode, Grant, OAuthToken, utcnow
 from app.services.apps import AppRow
 from app.services.errors import NotFound
+from app.services.oauth.locks import lock_grant
+
+if TYPE_CHECKING:
+    from app.services.oauth.tokens import TokenView
 
 _grants: Table = Grant.__table__  # type: ignore[attr-defined]
 _tokens: Table = OAuthToken.__table__  # type: ignore[attr-defined]
@@ -84,3 +89,40 @@ async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uu
     await db.execute(tokens, params)
     await db.execute(codes, params)
     return int(ended.rowcount)  # type: ignore[attr-defined]
+
+
+# --- the token endpoint's thread (sync) ------------------------------------------------------------------------------
+
+
+def end_tokens(session: Session, *, grant_id: uuid.UUID, criteria: ColumnElement[bool]) -> None:
+    """Lock the grant (``locks``), then end its matching live tokens in one bulk UPDATE, committed on its own."""
+    try:
+        lock_grant(session, grant_id)
+        session.execute(
+            update(OAuthToken)
+            .where(col(OAuthToken.grant_id) == grant_id, criteria, col(OAuthToken.revoked_at).is_(None))
+            .values(revoked_at=utcnow())
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def revoke_tokens_of_code(session: Session, *, grant_id: uuid.UUID, code_id: uuid.UUID) -> None:
+    """End every token issued from one code (RFC 6749 §4.1.2: the code was replayed)."""
+    end_tokens(session, grant_id=grant_id, criteria=col(OAuthToken.code_id) == code_id)
+
+
+def revoke_family(session: Session, *, grant_id: uuid.UUID, family_id: uuid.UUID) -> None:
+    """Revoke every token descended from one code (RFC 9700 §4.14.2: refresh token reuse)."""
+    end_tokens(session, grant_id=grant_id, criteria=col(OAuthToken.family_id) == family_id)
+
+
+def revoke_token(session: Session, *, view: TokenView) -> None:
+    """RFC 7009: revoking a refresh token also revokes every access token of its family; revoking an access token
+    ends its row, refresh token included."""
+    if view.is_refresh_token:
+        revoke_family(session, grant_id=view.row.grant_id, family_id=view.row.family_id)
+        return
+    end_tokens(session, grant_id=view.row.grant_id, criteria=col(OAuthToken.id) == view.row.id)

@@ -27,7 +27,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
 from app.settings import Settings
-from app.state import app_state
+from app.http.state import app_state
 
 LOGIN_FORM_FIELD = "csrf_token"
 LOGIN_FORM_LIFETIME = timedelta(hours=2)

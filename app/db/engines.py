@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
-from app.pool import FirstComePool
+from app.db.pool import FirstComePool
 
 T = TypeVar("T")
 
@@ -32,7 +32,7 @@ PING_AFTER_IDLE_SECONDS = 10.0
 POOL_SIZE = 10
 # A transaction left idle this many statement timeouts is ended by PostgreSQL itself (the session is closed, the
 # connection leaves the pool, SQLSTATE 25P03 answers 503): a backstop, since no request waits on its client while it
-# holds a connection (app.request_body reads every body first), and a request's own pauses inside a transaction
+# holds a connection (app.http.request_body reads every body first), and a request's own pauses inside a transaction
 # (a password hash in a thread, a Redis round trip) take far less.
 IDLE_TRANSACTION_TIMEOUTS = 3
 # Threads that hash and check passwords (app.services.passwords); sign-ins also run their statements there, on the
@@ -125,7 +125,7 @@ def _skip_idle_rollbacks(engine: Engine) -> None:
 
 
 def _connect_failures_are_outages(engine: Engine) -> None:
-    """Mark every failure to open a connection as a lost connection, so app.faults answers it with a 503.
+    """Mark every failure to open a connection as a lost connection, so app.http.faults answers it with a 503.
 
     psycopg reports any refusal at connect time as ``OperationalError``, but asyncpg raises the server's error
     itself (SQLSTATE 55000 for ``ALLOW_CONNECTIONS false``, 28P01, ...), which SQLAlchemy wraps as a bare

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-from app.db import _driver_urls
+from app.db.engines import _driver_urls
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

@@ -1,0 +1,1 @@
+"""The database: engines and transactions, the connection pool, migrations."""
