@@ -10,6 +10,9 @@ from bench.dataset import G2_SIZES
 from bench.load import Request, checked, wrk
 
 PAGE_STATEMENT_LIMIT = 5
+# G1 since issue 16: the page on stock Strawberry with Strawberry's own extensions, against the hand-written floor.
+G1_P50_GOAL = 2.5
+G1_THROUGHPUT_GOAL = 0.4
 G7_REQUESTS = 50_000
 
 
@@ -58,9 +61,9 @@ def g1_page(bench: Bench) -> list[Row]:
     rps_ratios = [g / f for g, f in zip(rps["gql"], rps["floor"], strict=True)]
     return [
         Row("G1", "page p50 @ c=1 (GraphQL vs floor)", p50_gql, p50_floor, "ms", ratio(p50_gql, p50_floor),
-            "≤ 1.5×", p50_gql / p50_floor <= 1.5, spread(p50_ratios)),
+            "≤ 2.5×", p50_gql / p50_floor <= G1_P50_GOAL, spread(p50_ratios)),
         Row("G1", "page throughput @ c=32 (GraphQL vs floor)", rps_gql, rps_floor, "req/s",
-            ratio(rps_gql, rps_floor), "≥ 0.6×", rps_gql / rps_floor >= 0.6, spread(rps_ratios)),
+            ratio(rps_gql, rps_floor), "≥ 0.4×", rps_gql / rps_floor >= G1_THROUGHPUT_GOAL, spread(rps_ratios)),
     ]
 
 

@@ -9,8 +9,11 @@ The token limit is Strawberry's ``MaxTokensLimiter``, enforced by the parser its
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 
 from graphql import (
     ASTValidationRule,
@@ -27,7 +30,6 @@ from graphql import (
     validate,
     visit,
 )
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
@@ -76,6 +78,13 @@ def default_limiters() -> list[AddValidationRules]:
             AddValidationRules([MaxDirectivesRule, MaxFieldsRule])]
 
 
+# Verdicts of the cost check by query text: clients send the same few documents over and over, and walking the
+# settings page's document twice (the spread check and the rules) was about a tenth of its request. Bounded, so an
+# attacker's unique documents only push each other out.
+_VERDICTS: OrderedDict[tuple[object, str, tuple[type[ASTValidationRule], ...]], GraphQLError | None] = OrderedDict()
+_VERDICTS_KEPT = 256
+
+
 class CostLimits(SchemaExtension):
     """Run the rules of ``limiters`` on the parsed document before the spec's validation, and refuse the document
     with the first error they find (the operation then ends with that one error)."""
@@ -86,13 +95,22 @@ class CostLimits(SchemaExtension):
 
     def on_parse(self) -> Iterator[None]:
         yield
-        document = self.execution_context.graphql_document
+        context = self.execution_context
+        document = context.graphql_document
         if document is None:  # the parser refused the document; that error is the answer
             return
-        schema = self.execution_context.schema._schema
-        errors = validate(schema, _known_spreads_only(document), self.rules, hide_suggestions=True)
-        if errors:
-            raise errors[0]
+        key = (context.schema, context.query or "", self.rules)
+        if key in _VERDICTS:
+            _VERDICTS.move_to_end(key)
+            verdict = _VERDICTS[key]
+        else:
+            errors = validate(context.schema._schema, _known_spreads_only(document), self.rules,
+                              hide_suggestions=True)
+            verdict = _VERDICTS[key] = errors[0] if errors else None
+            if len(_VERDICTS) > _VERDICTS_KEPT:
+                _VERDICTS.popitem(last=False)
+        if verdict is not None:
+            raise verdict
 
 
 def _known_spreads_only(document: DocumentNode) -> DocumentNode:
