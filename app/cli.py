@@ -13,7 +13,6 @@ from typing import Any
 
 from app.settings import ConfigurationError, Settings, load_settings
 
-
 # A connection idle this long between requests is closed by uvicorn (its default, pinned here on purpose).
 KEEP_ALIVE_SECONDS = 5
 
@@ -21,8 +20,8 @@ KEEP_ALIVE_SECONDS = 5
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from app.http.logs import configure_logging
     from app.db.migrate import upgrade_to_head
+    from app.http.logs import configure_logging
     from app.services.permissions import load_catalog
 
     load_catalog(settings.permission_catalog_path)  # a bad catalogue path: one line now, not a traceback per worker

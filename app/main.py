@@ -9,18 +9,18 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from app.http import health
 from app.db.engines import create_database
-from app.http.faults import DatabaseFaultMiddleware
 from app.graphql.endpoint import graphql_routes
+from app.http import health
+from app.http.faults import DatabaseFaultMiddleware
 from app.http.hsts import StrictTransportSecurityMiddleware
 from app.http.logs import RequestContextMiddleware, configure_logging
-from app.oauth.routes import routes as oauth_routes
 from app.http.request_body import RequestBodyMiddleware
+from app.http.state import AppState, DatabaseSessionMiddleware
+from app.oauth.routes import routes as oauth_routes
 from app.services.permissions import load_catalog
 from app.services.ratelimit import LoginLimiter
 from app.settings import Settings, load_settings
-from app.http.state import AppState, DatabaseSessionMiddleware
 from app.web.routes import routes as web_routes
 
 

@@ -15,13 +15,13 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from app.db.engines import create_database
+from app.graphql.ids import to_global_id
 from app.models import Account, App, Grant, LoginSession, OAuthToken, utcnow
 from app.services.apps import register_app
-from app.graphql.ids import to_global_id
+from app.services.digests import digest, new_token
 from app.services.passwords import hash_password
 from app.services.permissions import load_catalog
 from app.services.sessions import open_session
-from app.services.digests import digest, new_token
 
 PASSWORD = "bench-password-not-secret"
 PAGE_SCOPES = "tweet.read users.read tweet.write"  # 3 permissions: 2 to view, 1 to do

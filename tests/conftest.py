@@ -24,8 +24,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
-from app.main import create_app
 from app.db.migrate import upgrade_to_head
+from app.main import create_app
 from app.settings import Settings
 
 POSTGRES_URL = os.environ.get("CONSENTRY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

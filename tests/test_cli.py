@@ -16,15 +16,23 @@ import pytest
 from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
+from app.graphql.ids import from_global_id
 from app.main import create_app
 from app.models import AuthorizationCode, AuthorizationRequest, LoginSession, OAuthToken, utcnow
-from app.graphql.ids import from_global_id
 from app.services.digests import digest
 from app.settings import Settings
 from tests.conftest import _free_port, _postgres_database, client_for, new_database_name
 from tests.factories import PASSWORD, graphql_data, login
 from tests.oauth.helpers import (
-    authorize_params, call_me, pkce_pair, query_of, refresh, register, sign_in, start, tokens_for,
+    authorize_params,
+    call_me,
+    pkce_pair,
+    query_of,
+    refresh,
+    register,
+    sign_in,
+    start,
+    tokens_for,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,7 +163,8 @@ async def test_purge_expired_deletes_only_what_ended_long_ago(settings: Settings
     # What is live works as before.
     assert (await call_me(client, live_tokens.access_token)).status_code == 200
     assert (await refresh(client, reg, live_tokens.refresh_token or "")).status_code == 200
-    assert await graphql_data(client, "{ viewer { username } }", token=person.token) == {"viewer": {"username": "alice"}}
+    viewer = await graphql_data(client, "{ viewer { username } }", token=person.token)
+    assert viewer == {"viewer": {"username": "alice"}}
     # With nothing kept, what ended lately goes too; the refresh token just rotated stays until it expires, so
     # that presenting it again is still caught as reuse.
     again = _run(settings, "purge-expired", "--keep-days", "0")
@@ -220,7 +229,7 @@ def test_instances_that_migrate_at_once_take_turns(backend: str) -> None:
         env = {**os.environ, "CONSENTRY_DATABASE_URL": url}
         runs = [subprocess.Popen([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
-        results = [run.communicate(timeout=120) + (run.returncode,) for run in runs]
+        results = [(*run.communicate(timeout=120), run.returncode) for run in runs]
     finally:
         next(databases, None)
     assert all(code == 0 for _, _, code in results), results
@@ -276,5 +285,6 @@ async def test_register_app_prints_credentials_that_work_at_the_token_endpoints(
     assert (answer.status_code, answer.json()) == (200, {"active": False})
     assert wrong.status_code == 401
 
-    refused = _run(settings, "register-app", "Bad", "--redirect-uri", "http://evil.example/cb", "--scopes", "tweet.read")
+    refused = _run(settings, "register-app", "Bad", "--redirect-uri", "http://evil.example/cb",
+                   "--scopes", "tweet.read")
     assert refused.returncode == 1 and "error:" in refused.stderr

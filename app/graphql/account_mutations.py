@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import Info
 
-from app.http.auth import client_ip
+from app.graphql.arguments import MUTATION_INPUT
 from app.graphql.context import Context
 from app.graphql.errors import UserError, retry_after, user_errors
+from app.http.auth import client_ip
 from app.services import password_change
 from app.services.errors import DomainError
 
@@ -32,7 +35,9 @@ class ChangePasswordPayload:
         description="`INVALID` on `currentPassword` or `newPassword`, or `RATE_LIMITED`; nothing changed then.")
 
 
-async def change_password(info: Info[Context, None], input: ChangePasswordInput) -> ChangePasswordPayload:
+async def change_password(
+    info: Info[Context, None], input: Annotated[ChangePasswordInput, MUTATION_INPUT],
+) -> ChangePasswordPayload:
     ctx = info.context
     login = ctx.require_login()
     try:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import Info
 
+from app.graphql.arguments import MUTATION_INPUT
 from app.graphql.context import Context
 from app.graphql.errors import UserError, user_errors
 from app.graphql.ids import AUTHORIZATION_REQUEST, from_global_id
-from app.oauth.redirects import answer_uri
 from app.graphql.types import App
+from app.oauth.redirects import answer_uri
 from app.services import apps as app_service
 from app.services import grants as grant_service
-from app.services.oauth import revocation
 from app.services.errors import DomainError
+from app.services.oauth import revocation
 
 
 @strawberry.input(description="Which pending authorization request to answer.")
@@ -79,7 +82,7 @@ class RotateClientSecretInput:
     app_id: strawberry.ID = strawberry.field(description="ID of an app you registered.")
 
 
-async def authorize(info: Info[Context, None], input: AuthorizeInput) -> AuthorizePayload:
+async def authorize(info: Info[Context, None], input: Annotated[AuthorizeInput, MUTATION_INPUT]) -> AuthorizePayload:
     ctx = info.context
     login = ctx.require_login()
     try:
@@ -92,7 +95,9 @@ async def authorize(info: Info[Context, None], input: AuthorizeInput) -> Authori
     return AuthorizePayload(redirect_uri=answer_uri(answer, issuer=ctx.state.settings.issuer), user_errors=[])
 
 
-async def deny_authorization(info: Info[Context, None], input: DenyAuthorizationInput) -> DenyAuthorizationPayload:
+async def deny_authorization(
+    info: Info[Context, None], input: Annotated[DenyAuthorizationInput, MUTATION_INPUT],
+) -> DenyAuthorizationPayload:
     ctx = info.context
     login = ctx.require_login()
     try:
@@ -105,7 +110,9 @@ async def deny_authorization(info: Info[Context, None], input: DenyAuthorization
     return DenyAuthorizationPayload(redirect_uri=answer_uri(answer, issuer=ctx.state.settings.issuer), user_errors=[])
 
 
-async def revoke_access(info: Info[Context, None], input: RevokeAccessInput) -> RevokeAccessPayload:
+async def revoke_access(
+    info: Info[Context, None], input: Annotated[RevokeAccessInput, MUTATION_INPUT],
+) -> RevokeAccessPayload:
     ctx = info.context
     login = ctx.require_login()
     try:
@@ -117,7 +124,9 @@ async def revoke_access(info: Info[Context, None], input: RevokeAccessInput) -> 
     return RevokeAccessPayload(app=App.from_model(app), user_errors=[])
 
 
-async def register_app(info: Info[Context, None], input: RegisterAppInput) -> RegisterAppPayload:
+async def register_app(
+    info: Info[Context, None], input: Annotated[RegisterAppInput, MUTATION_INPUT],
+) -> RegisterAppPayload:
     ctx = info.context
     login = ctx.require_login()
     try:
@@ -133,7 +142,9 @@ async def register_app(info: Info[Context, None], input: RegisterAppInput) -> Re
                               user_errors=[])
 
 
-async def rotate_client_secret(info: Info[Context, None], input: RotateClientSecretInput) -> RegisterAppPayload:
+async def rotate_client_secret(
+    info: Info[Context, None], input: Annotated[RotateClientSecretInput, MUTATION_INPUT],
+) -> RegisterAppPayload:
     ctx = info.context
     login = ctx.require_login()
     try:

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.http.state import AppState
 from app.services.apps import AppRow, get_apps_by_ids
 from app.services.sessions import Authenticated
-from app.http.state import AppState
 
 
 class NotSignedIn(GraphQLError):

@@ -13,8 +13,6 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
-
 from graphql import (
     ASTValidationRule,
     DirectiveNode,
@@ -30,6 +28,7 @@ from graphql import (
     validate,
     visit,
 )
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from app.graphql.account import Account, ConnectedApp
 from app.graphql.context import Context
+from app.graphql.ids import parse_global_id
 from app.graphql.types import App, AuthorizationRequest, Node, Session
 from app.services import apps as app_service
 from app.services import grants as grant_service
 from app.services import sessions as session_service
 from app.services.errors import DomainError
-from app.graphql.ids import parse_global_id
 
 
 async def resolve_node(ctx: Context, global_id: str) -> Node | None:

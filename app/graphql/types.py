@@ -14,13 +14,13 @@ from strawberry import Info
 from app.graphql.context import Context
 from app.graphql.ids import node_id
 from app.graphql.pagination import Page, encode_cursor
-from app.services.paging import After
 from app.models import AuthorizationRequest as AuthorizationRequestModel
 from app.services.apps import AppRow
 from app.services.grants import grant_covers
+from app.services.paging import After
 from app.services.permissions import Catalog, split_scopes
-from app.services.sessions import SessionRow
 from app.services.permissions import Permission as CatalogPermission
+from app.services.sessions import SessionRow
 
 T = TypeVar("T")
 
@@ -118,9 +118,9 @@ def build_connection(items: list[T], *, positions: list[After], total: int, has_
 
 @strawberry.enum(description="What kind of client opened a session.")
 class ClientKind(Enum):
-    WEB = "web"
-    MOBILE = "mobile"
-    API = "api"
+    WEB = strawberry.enum_value("web", description="A browser, signed in through the sign-in page (a cookie).")
+    MOBILE = strawberry.enum_value("mobile", description="A mobile app, signed in with the `login` mutation.")
+    API = strawberry.enum_value("api", description="A script or other client using a session token.")
 
 
 @strawberry.type(description="A place where the account is signed in.")

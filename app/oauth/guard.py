@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.http.auth import bearer_token
-from app.services.oauth.tokens import AccessContext, authenticate_access_token, mark_grant_used
 from app.http.state import request_db
+from app.services.oauth.tokens import AccessContext, authenticate_access_token, mark_grant_used
 
 REALM = "consentry"
 Endpoint = Callable[[Request], Awaitable[Response]]

@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.engines import transaction
 from app.models import Account, App, Grant
-from app.models.base import detached_from_row
+from app.models.base import detached_from_row, table_of
+from app.services.digests import digest
 from app.services.errors import Invalid, NotFound
 from app.services.paging import After, KeysetList, ListPage
 from app.services.permissions import Catalog, join_scopes, split_scopes
-from app.services.digests import digest
 
 CLIENT_ID_BYTES = 18  # 144 bits: unguessable, and short enough to read in logs
 CLIENT_SECRET_BYTES = 32  # 256 bits
@@ -139,18 +140,19 @@ async def rotate_client_secret(db: AsyncSession, *, owner: Account, app_id: uuid
     if app_id is None:
         raise NotFound("No such app.", field="appId")
     app = (
-        await db.execute(select(App).where(App.id == app_id, App.owner_id == owner.id, App.confidential.is_(True)))  # type: ignore[attr-defined]
+        await db.execute(select(App).where(col(App.id) == app_id, col(App.owner_id) == owner.id,
+                                           col(App.confidential).is_(True)))
     ).scalar_one_or_none()
     if app is None:
         raise NotFound("No such app.", field="appId")
     secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES)
     async with transaction(db):
-        await db.execute(update(App).where(App.id == app.id).values(client_secret_digest=digest(secret)))  # type: ignore[arg-type]
+        await db.execute(update(App).where(col(App.id) == app.id).values(client_secret_digest=digest(secret)))
     app.client_secret_digest = digest(secret)
     return RegisteredApp(app=app, client_secret=secret)
 
 
-_apps: Table = App.__table__  # type: ignore[attr-defined]
+_apps = table_of(App)
 _REGISTERED_LIST = KeysetList.build(
     [_apps], where=[_apps.c.owner_id == bindparam("owner_id")], sort=_apps.c.created_at, id_column=_apps.c.id,
     id_ascending=False,
@@ -188,7 +190,6 @@ class AppRow(Protocol):
 
 
 # Built once: the DataLoader runs it on every settings page. Core rows, not ORM objects: they are only read.
-_apps: Table = App.__table__  # type: ignore[attr-defined]
 _APPS_BY_ID = select(*(_apps.c[name] for name in AppRow.__annotations__)).where(
     _apps.c.id.in_(bindparam("ids", expanding=True)))
 
@@ -198,15 +199,15 @@ async def get_apps_by_ids(db: AsyncSession, *, ids: list[uuid.UUID]) -> dict[uui
     if not ids:
         return {}
     rows = (await db.execute(_APPS_BY_ID, {"ids": list(set(ids))})).all()
-    return {row.id: row for row in rows}  # type: ignore[misc]
+    return {row.id: row for row in rows}
 
 
 async def get_visible_app(db: AsyncSession, *, account: Account, app_id: uuid.UUID) -> App:
     """An app the account may look up by ID: one it registered or one connected to it; else NotFound."""
-    connected = select(Grant.id).where(Grant.app_id == App.id, Grant.account_id == account.id,
-                                       Grant.revoked_at.is_(None))  # type: ignore[union-attr]
+    connected = select(col(Grant.id)).where(col(Grant.app_id) == col(App.id), col(Grant.account_id) == account.id,
+                                            col(Grant.revoked_at).is_(None))
     app = (await db.execute(
-        select(App).where(App.id == app_id, (App.owner_id == account.id) | connected.exists())
+        select(App).where(col(App.id) == app_id, (col(App.owner_id) == account.id) | connected.exists())
     )).scalar_one_or_none()
     if app is None:
         raise NotFound("No such app.", field="id")

@@ -11,10 +11,10 @@ import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,7 @@ from sqlmodel import col
 
 from app.db.engines import transaction
 from app.models import Account, App, AuthorizationRequest, Grant, utcnow
+from app.models.base import table_of
 from app.services.errors import Invalid, NotFound
 from app.services.oauth.codes import add_authorization_code
 from app.services.paging import After, KeysetList, ListPage
@@ -64,7 +65,7 @@ class GrantRow(Protocol):
 
 # Built once, not per call: building a statement costs more than the database spends running these. Core, not ORM:
 # a page is read once and thrown away, and plain rows cost a fraction of ORM objects to build.
-_grants: Table = Grant.__table__  # type: ignore[attr-defined]
+_grants = table_of(Grant)
 _CONNECTED_LIST = KeysetList.build(
     [_grants.c[name] for name in GrantRow.__annotations__],
     where=[_grants.c.account_id == bindparam("account_id"), _grants.c.revoked_at.is_(None)],
@@ -77,7 +78,7 @@ async def list_connected_apps(
 ) -> ListPage[GrantRow]:
     """One page of active grants, most recently used first, with how many there are in all (one statement)."""
     page = await _CONNECTED_LIST.read(db, {"account_id": account.id}, limit=limit, after=after)
-    return page  # type: ignore[return-value]
+    return page
 
 
 def position_of(grant: GrantRow) -> After:
@@ -87,7 +88,7 @@ def position_of(grant: GrantRow) -> After:
 
 async def get_connected_app(db: AsyncSession, *, account: Account, grant_id: uuid.UUID) -> Grant:
     grant = (
-        await db.execute(select(Grant).where(Grant.id == grant_id, *_active_grants(account)))  # type: ignore[arg-type]
+        await db.execute(select(Grant).where(col(Grant.id) == grant_id, *_active_grants(account)))
     ).scalar_one_or_none()
     if grant is None:
         raise NotFound("No such connected app.", field="id")
@@ -147,7 +148,7 @@ async def _covering_grant(
     db: AsyncSession, *, account: Account, app_id: uuid.UUID, scopes: list[str]
 ) -> Grant | None:
     grant = (
-        await db.execute(select(Grant).where(Grant.app_id == app_id, *_active_grants(account)))  # type: ignore[arg-type]
+        await db.execute(select(Grant).where(col(Grant.app_id) == app_id, *_active_grants(account)))
     ).scalar_one_or_none()
     return grant if grant is not None and set(scopes) <= set(split_scopes(grant.scopes)) else None
 
@@ -188,8 +189,8 @@ async def get_authorization_request(
         row = (
             await db.execute(
                 select(AuthorizationRequest, App)
-                .join(App, App.id == AuthorizationRequest.app_id)  # type: ignore[arg-type]
-                .where(AuthorizationRequest.id == request_id)
+                .join(App, col(App.id) == col(AuthorizationRequest.app_id))
+                .where(col(AuthorizationRequest.id) == request_id)
             )
         ).first()
     if row is None or row[0].account_id != account.id or row[0].session_id != session_id:
@@ -212,10 +213,10 @@ async def _decide(db: AsyncSession, *, request: AuthorizationRequest, decision: 
     """Mark the request decided inside the caller's transaction; a second click finds nothing left to decide."""
     decided = await db.execute(
         update(AuthorizationRequest)
-        .where(AuthorizationRequest.id == request.id, AuthorizationRequest.decided_at.is_(None))  # type: ignore[arg-type,union-attr]
+        .where(col(AuthorizationRequest.id) == request.id, col(AuthorizationRequest.decided_at).is_(None))
         .values(decided_at=utcnow(), decision=decision)
     )
-    if decided.rowcount != 1:  # type: ignore[attr-defined]
+    if cast("CursorResult[Any]", decided).rowcount != 1:  # an UPDATE's result (SQLAlchemy's advice: cast)
         raise Invalid("This authorization request was already answered. Go back to the app.", field="requestId")
 
 
@@ -233,7 +234,7 @@ async def _upsert_grant(db: AsyncSession, *, request: AuthorizationRequest) -> G
     grant = (
         await db.execute(
             select(Grant)
-            .where(Grant.account_id == request.account_id, Grant.app_id == request.app_id)
+            .where(col(Grant.account_id) == request.account_id, col(Grant.app_id) == request.app_id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )

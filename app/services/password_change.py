@@ -14,14 +14,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.engines import transaction
 from app.models import Account, utcnow
 from app.services.accounts import check_new_password
 from app.services.errors import Invalid
+from app.services.known_devices import KnownDevice
 from app.services.oauth.revocation import revoke_grants
 from app.services.passwords import hash_password, verify_password
-from app.services.known_devices import KnownDevice
 from app.services.ratelimit import LoginLimiter, counted_attempt
 from app.services.sessions import SessionPolicy, end_other_sessions
 
@@ -57,7 +58,7 @@ async def change_password(
     now = utcnow()
     sessions = apps = 0
     async with transaction(db):
-        await db.execute(update(Account).where(Account.id == account.id).values(password_hash=password_hash))  # type: ignore[arg-type]
+        await db.execute(update(Account).where(col(Account.id) == account.id).values(password_hash=password_hash))
         if logout_other_sessions:
             sessions = await end_other_sessions(db, account_id=account.id, current_session_id=current_session_id,
                                                 policy=policy, reason="password_changed", now=now)

@@ -7,7 +7,7 @@ same shape. The same entries feed the consent page, the settings page, GraphQL a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -40,6 +40,9 @@ class AccessLevel:
 class Catalog:
     permissions: tuple[Permission, ...]
     access_levels: tuple[AccessLevel, ...] = ()  # narrowest first
+    # Derived in __post_init__; not part of a catalogue's identity.
+    _by_scope: dict[str, Permission] = field(init=False, repr=False, compare=False)
+    _groups: dict[str, PermissionGroups] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_scope", {p.scope: p for p in self.permissions})
@@ -50,7 +53,7 @@ class Catalog:
         return [p.scope for p in self.permissions]
 
     def get(self, scope: str) -> Permission | None:
-        return self._by_scope.get(scope)  # type: ignore[attr-defined,no-any-return]
+        return self._by_scope.get(scope)
 
     def describe(self, scopes: str | list[str]) -> list[Permission]:
         """Known permissions for these scopes in catalogue order (unknown scopes are left out)."""
@@ -63,7 +66,7 @@ class Catalog:
         Remembered per scope string (the groups are immutable): grants repeat a handful of scope sets, and the
         settings page splits every one of them on every load. Bounded, as scope strings come from requests.
         """
-        cache: dict[str, PermissionGroups] = self._groups  # type: ignore[attr-defined]
+        cache = self._groups
         found = cache.get(scopes)
         if found is None:
             if len(cache) >= GROUPS_CACHE_SIZE:

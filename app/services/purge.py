@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import ColumnElement, Table, Uuid, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuthorizationCode, AuthorizationRequest, LoginSession, OAuthToken, utcnow
+from app.models.base import table_of
 from app.services.sessions import SessionPolicy
 
 DEFAULT_KEEP = timedelta(days=30)
@@ -32,10 +32,6 @@ class Purged:
     authorization_codes: int
     oauth_tokens: int
     login_sessions: int
-
-
-def _table(model: type[Any]) -> Table:
-    return model.__table__  # type: ignore[no-any-return]
 
 
 async def _purge(db: AsyncSession, table: Table, dead: ColumnElement[bool], batch_size: int) -> int:
@@ -59,7 +55,7 @@ async def purge_expired(db: AsyncSession, *, policy: SessionPolicy, keep: timede
                         batch_size: int = BATCH_SIZE, now: datetime | None = None) -> Purged:
     """Delete what ended more than ``keep`` ago, table by table; returns how many rows of each went."""
     cutoff = (now or utcnow()) - keep
-    requests, codes, tokens, sessions = (_table(model) for model in (
+    requests, codes, tokens, sessions = (table_of(model) for model in (
         AuthorizationRequest, AuthorizationCode, OAuthToken, LoginSession))
     return Purged(
         authorization_requests=await _purge(db, requests, requests.c.expires_at < cutoff, batch_size),

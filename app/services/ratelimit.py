@@ -37,6 +37,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import cast
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
@@ -157,9 +158,10 @@ class LoginLimiter:
         self._storage: Counts = self._fallback
         self._shared_failed_at: float | None = None  # monotonic time of the last failure of the shared storage
         if redis_url:
-            self._storage = storage_from_string(  # type: ignore[assignment]
+            # Typed as "a sync or an async storage"; the async+ scheme above picks an async one.
+            self._storage = cast(Storage, storage_from_string(
                 _async_storage_url(redis_url), implementation="redispy", key_prefix=key_prefix,
-                socket_connect_timeout=2, socket_timeout=2)
+                socket_connect_timeout=2, socket_timeout=2))
 
     @property
     def shared(self) -> bool:
@@ -188,7 +190,7 @@ class LoginLimiter:
             attempt = await self._reserve(self._storage, budgets)
         except RateLimited:
             raise
-        except Exception as exc:  # Redis down or timing out: keep limiting, per process, instead of failing open
+        except Exception as exc:  # noqa: BLE001 - Redis down or timing out: keep limiting per process, not open
             self._shared_failed_at = time.monotonic()
             log.warning("shared rate-limit storage unavailable (%s); counting in this process for %d s",
                         type(exc).__name__, SHARED_RETRY_SECONDS)
@@ -249,7 +251,7 @@ class LoginLimiter:
         (the database unavailable). Its units go back."""
         try:
             await _give_back(attempt.storage, list(attempt.keys))
-        except Exception as exc:  # a refund that cannot be written only makes the limit slightly stricter
+        except Exception as exc:  # noqa: BLE001 - a refund that cannot be written only makes the limit stricter
             log.warning("could not hand back a sign-in attempt (%s)", type(exc).__name__)
 
 

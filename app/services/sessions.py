@@ -12,24 +12,25 @@ import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Integer, Table, and_, bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import CursorResult, Integer, and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.engines import transaction
 from app.models import Account, LoginSession, utcnow
-from app.models.base import detached_from_row
+from app.models.base import detached_from_row, table_of
 from app.services.accounts import WRONG_CREDENTIALS, check_credentials_by, username_key
 from app.services.devices import describe_location, describe_user_agent
+from app.services.digests import digest, new_token
 from app.services.errors import Invalid, NotFound
+from app.services.known_devices import KnownDevice
 from app.services.paging import After, KeysetList, ListPage
 from app.services.passwords import in_password_thread
-from app.services.known_devices import KnownDevice
 from app.services.ratelimit import LoginLimiter, counted_attempt
 from app.services.text import clipped
-from app.services.digests import digest, new_token
 from app.settings import Settings
 
 # Before any session: the live-session count of a sign-in without a policy counts every unrevoked session.
@@ -81,8 +82,8 @@ class SessionRow(Protocol):
     last_active_at: datetime
 
 
-_sessions: Table = LoginSession.__table__  # type: ignore[attr-defined]
-_accounts: Table = Account.__table__  # type: ignore[attr-defined]
+_sessions = table_of(LoginSession)
+_accounts = table_of(Account)
 
 # A live session, with the time bounds as parameters (``_window``): statements that use it can be built once at
 # import, because building a statement costs more than the database spends running these. The one definition of
@@ -228,7 +229,7 @@ def _end_sessions_over_limit(connection: Connection, *, account_id: uuid.UUID, p
         return ()
     ended = connection.execute(_END_OVER_LIMIT, {
         "of_account": account_id, "keep": policy.max_live_sessions, "now": now, **_window(policy, now)}).all()
-    return tuple(sorted(ended, key=lambda row: row.last_active_at))  # type: ignore[arg-type]
+    return tuple(sorted(ended, key=lambda row: row.last_active_at))
 
 
 def _check_and_open(
@@ -253,7 +254,7 @@ def _check_and_open(
                                                **window})
         ended = _end_sessions_over_limit(connection, account_id=account.id, policy=policy,
                                          live_before=int(row["live_sessions"]),
-                                         now=values["signed_in_at"])  # type: ignore[arg-type]
+                                         now=cast(datetime, values["signed_in_at"]))  # set by _new_session
         connection.commit()
     return SignedIn(account=account, session=detached_from_row(LoginSession, values), token=token,
                     ended_sessions=ended)
@@ -341,7 +342,7 @@ async def list_sessions(
     db: AsyncSession, *, account: Account, policy: SessionPolicy, limit: int, after: After | None = None
 ) -> ListPage[SessionRow]:
     """One page of live sessions, newest activity first, with how many there are in all (one statement)."""
-    return await _LIVE_LIST.read(  # type: ignore[return-value]
+    return await _LIVE_LIST.read(
         db, {"account_id": account.id, **_window(policy, utcnow())}, limit=limit, after=after)
 
 
@@ -356,7 +357,7 @@ async def get_session(
     session = (
         await db.execute(
             select(LoginSession).where(
-                LoginSession.id == session_id, LoginSession.account_id == account.id, _ACTIVE  # type: ignore[arg-type]
+                col(LoginSession.id) == session_id, col(LoginSession.account_id) == account.id, _ACTIVE
             ),
             _window(policy, utcnow()),
         )
@@ -376,11 +377,11 @@ async def logout_session(
     async with transaction(db):
         result = await db.execute(
             update(LoginSession)
-            .where(LoginSession.id == session_id, LoginSession.account_id == account.id, _ACTIVE)  # type: ignore[arg-type]
+            .where(col(LoginSession.id) == session_id, col(LoginSession.account_id) == account.id, _ACTIVE)
             .values(revoked_at=now, revoked_reason="logged_out"),
             _window(policy, now),
         )
-        if result.rowcount == 0:  # type: ignore[attr-defined]
+        if cast("CursorResult[Any]", result).rowcount == 0:  # an UPDATE's result (SQLAlchemy's advice: cast)
             raise NotFound("No such session.", field="sessionId")
 
 
@@ -393,7 +394,7 @@ async def logout_other_sessions(
         result = await db.execute(_END_LIVE_OTHERS, {
             "of_account": account.id, "current_session_id": current_session_id, "now": now,
             "reason": "logged_out_by_other", **_window(policy, now)})
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(cast("CursorResult[Any]", result).rowcount)  # an UPDATE's result (SQLAlchemy's advice: cast)
 
 
 async def end_other_sessions(
@@ -405,4 +406,4 @@ async def end_other_sessions(
     values = {"of_account": account_id, "current_session_id": current_session_id, "now": now, "reason": reason}
     live = await db.execute(_END_LIVE_OTHERS, {**values, **_window(policy, now)})
     await db.execute(_END_EXPIRED_OTHERS, values)
-    return int(live.rowcount)  # type: ignore[attr-defined]
+    return int(cast("CursorResult[Any]", live).rowcount)  # an UPDATE's result (SQLAlchemy's advice: cast)

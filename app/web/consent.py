@@ -11,11 +11,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.graphql.ids import AUTHORIZATION_REQUEST, from_global_id
 from app.http.auth import current_login
 from app.http.csrf import is_cross_site
-from app.graphql.ids import AUTHORIZATION_REQUEST, from_global_id
+from app.http.state import app_state, request_db
+from app.models import Account
 from app.oauth.redirects import answer_uri
-from app.web.pages import consent_page, error_page, login_redirect, redirect_to
 from app.services.errors import DomainError, NotFound
 from app.services.grants import (
     approve_authorization_request,
@@ -24,19 +25,19 @@ from app.services.grants import (
     grant_covers,
 )
 from app.services.permissions import split_scopes
-from app.http.state import app_state, request_db
+from app.web.pages import consent_page, error_page, login_redirect, redirect_to
 
 DECISIONS = ("approve", "deny")
 
 
-def _domain_error_page(request: Request, error: DomainError, viewer: object) -> Response:
+def _domain_error_page(request: Request, error: DomainError, viewer: Account) -> Response:
     # The service's messages say what happened to a request it found (answered which way, expired).
     if isinstance(error, NotFound):
         status, message = 404, f"{error.message} Nothing was shared. Go back to the app and start again."
     else:
         status, message = 400, error.message
     return error_page(request, title="This request can no longer be answered", message=message, status_code=status,
-                      viewer=viewer)  # type: ignore[arg-type]
+                      viewer=viewer)
 
 
 async def consent_form(request: Request) -> Response:

@@ -14,16 +14,16 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from app.graphql.ids import to_global_id
 from app.http.auth import current_login
+from app.http.state import app_state, request_db
 from app.services import apps as app_service
 from app.services import grants as grant_service
 from app.services import sessions as session_service
 from app.services.apps import AppRow
-from app.graphql.ids import to_global_id
 from app.services.grants import GrantRow
 from app.services.permissions import Catalog
 from app.services.sessions import SessionRow
-from app.http.state import app_state, request_db
 from app.web import display
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
 

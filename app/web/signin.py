@@ -10,9 +10,9 @@ from starlette.responses import RedirectResponse, Response
 from app.http.auth import client_ip, current_login, session_cookie
 from app.http.csrf import LOGIN_FORM_FIELD, is_cross_site, login_form_token, login_post_vouched, set_login_form_cookie
 from app.http.device_cookie import known_device, remember_device
+from app.http.state import app_state, request_db
 from app.services import sessions as session_service
 from app.services.errors import DomainError, RateLimited
-from app.http.state import app_state, request_db
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
 
 DEFAULT_NEXT = "/settings"

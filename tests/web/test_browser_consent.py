@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import LiveServer
 from tests.oauth.helpers import pkce_pair
 from tests.web.browser import (
-    DESKTOP, PHONE, AppCallback, PageErrors, authorize_url, browser, call_me, callback, demo, exchange_code, new_context, register_app,
-    sign_in, token_request,
+    DESKTOP,
+    PHONE,
+    AppCallback,
+    PageErrors,
+    authorize_url,
+    browser,
+    call_me,
+    callback,
+    demo,
+    exchange_code,
+    new_context,
+    register_app,
+    sign_in,
+    token_request,
 )
 
 __all__ = ["browser", "callback", "demo"]  # fixtures, imported so pytest finds them here

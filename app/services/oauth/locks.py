@@ -38,7 +38,7 @@ def lock_live_grant(session: Session, grant_id: uuid.UUID) -> Grant | None:
         select(Grant)
         .join(Account, col(Account.id) == col(Grant.account_id))
         .where(col(Grant.id) == grant_id, col(Grant.revoked_at).is_(None), col(Account.is_disabled).is_(False))
-        .with_for_update(of=Grant)  # type: ignore[arg-type]  # SQLAlchemy's stubs do not take a mapped class
+        .with_for_update(of=Grant)
     ).scalar_one_or_none()
 
 

@@ -10,15 +10,16 @@ statements (no ORM objects are loaded or synchronised): no caller reads revoked 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import ColumnElement, Table, Update, bindparam, select, update
+from sqlalchemy import ColumnElement, CursorResult, Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.db.engines import transaction
 from app.models import Account, App, AuthorizationCode, Grant, OAuthToken, utcnow
+from app.models.base import table_of
 from app.services.apps import AppRow
 from app.services.errors import NotFound
 from app.services.oauth.locks import lock_grant
@@ -26,10 +27,10 @@ from app.services.oauth.locks import lock_grant
 if TYPE_CHECKING:
     from app.services.oauth.tokens import TokenView
 
-_grants: Table = Grant.__table__  # type: ignore[attr-defined]
-_tokens: Table = OAuthToken.__table__  # type: ignore[attr-defined]
-_codes: Table = AuthorizationCode.__table__  # type: ignore[attr-defined]
-_apps: Table = App.__table__  # type: ignore[attr-defined]
+_grants = table_of(Grant)
+_tokens = table_of(OAuthToken)
+_codes = table_of(AuthorizationCode)
+_apps = table_of(App)
 
 # Whether or not the grant is still active: revoking twice is still success (see revoke_access).
 _GRANT_OF_APP = (
@@ -75,7 +76,7 @@ async def revoke_access(db: AsyncSession, *, account: Account, app_id: uuid.UUID
         raise NotFound("This app is not connected to your account.", field="appId")
     async with transaction(db):
         await revoke_grants(db, account_id=account.id, grant_id=row.grant_id)
-    return row  # type: ignore[return-value]
+    return row
 
 
 async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uuid.UUID | None = None) -> int:
@@ -88,7 +89,7 @@ async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uu
     ended = await db.execute(grants, params)
     await db.execute(tokens, params)
     await db.execute(codes, params)
-    return int(ended.rowcount)  # type: ignore[attr-defined]
+    return int(cast("CursorResult[Any]", ended).rowcount)  # an UPDATE's result (SQLAlchemy's advice: cast)
 
 
 # --- the token endpoint's thread (sync) ------------------------------------------------------------------------------

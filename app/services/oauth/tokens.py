@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, Update, bindparam, or_, select, update
+from sqlalchemy import CursorResult, Select, Update, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -105,7 +105,7 @@ def issue_after_consuming(session: Session, *, grant_id: uuid.UUID, consume: Upd
         grant = lock_live_grant(session, grant_id)
         if grant is None:
             raise Invalid("The person has revoked this app's access.")
-        if session.execute(consume).rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+        if cast("CursorResult[Any]", session.execute(consume)).rowcount == 1:  # an UPDATE's result: SQLAlchemy's advice
             row = new_row(grant)
             session.add(row)
             session.commit()
@@ -151,7 +151,7 @@ def rotate_refresh_token(session: Session, *, old: OAuthToken, tokens: NewTokens
 # --- finding a token (sync) ----------------------------------------------------------------------------------------
 
 
-def _token_by(column: Any) -> Select[tuple[OAuthToken, Grant, Account, App]]:
+def _token_by(column: Any) -> Select[OAuthToken, Grant, Account, App]:
     return (
         select(OAuthToken, Grant, Account, App)
         .join(Grant, col(Grant.id) == col(OAuthToken.grant_id))
