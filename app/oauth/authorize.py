@@ -34,6 +34,7 @@ from app.services.grants import (
 )
 from app.services.permissions import split_scopes
 from app.http.state import app_state, request_db
+from app.web.consent import oauth1_consent
 
 
 
@@ -107,6 +108,8 @@ def _needs_interaction(valid: ValidAuthorization, error: str, description: str) 
 
 
 async def authorize(request: Request) -> Response:
+    if "oauth_token" in request.query_params and "response_type" not in request.query_params:
+        return await oauth1_consent(request)  # OAuth 1.0a (RFC 5849 §2.2): the person answers a temporary credential
     result = await run_authlib(request, _validate)
     if isinstance(result, RefusedAuthorization):
         return _refused(request, result)

@@ -179,12 +179,23 @@ async def run_authlib(request: Request, work: Callable[[ConsentryAuthorizationSe
     """
     snapshot = await RequestSnapshot.read(request)
     state = app_state(request)
+
+    def work_with_server(session: Session) -> T:
+        server = ConsentryAuthorizationServer(session=session, settings=state.settings, catalog=state.catalog)
+        return work(server, snapshot)
+
+    return await run_with_sync_session(request, work_with_server, read_only=read_only)
+
+
+async def run_with_sync_session(request: Request, work: Callable[[Session], T], *, read_only: bool = False) -> T:
+    """Run ``work`` in one of Authlib's worker threads with a sync session of its own (OAuth 2.0 and OAuth 1.0a
+    servers alike). Read the request body first: the thread never touches the Starlette request."""
+    state = app_state(request)
     sessions = state.database.sync_autocommit_sessions if read_only else state.database.sync_sessions
 
     def run() -> T:
         with sessions() as session:
-            server = ConsentryAuthorizationServer(session=session, settings=state.settings, catalog=state.catalog)
-            return work(server, snapshot)
+            return work(session)
 
     # The request's context (its ID for the logs) goes along, as Starlette's run_in_threadpool would carry it.
     return await asyncio.get_running_loop().run_in_executor(_AUTHLIB_THREADS, contextvars.copy_context().run, run)
