@@ -41,9 +41,11 @@ def expiry_of(timestamp: int) -> datetime:
 
 
 def _insert(dialect: str, *, key: str, expires_at: datetime) -> Insert:
+    """The claim: a row comes back only when this INSERT made it (RETURNING, as rowcount is not reported on every
+    driver configuration)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return insert(OAuth1Nonce).values(nonce_digest=key, expires_at=expires_at).on_conflict_do_nothing(
-        index_elements=["nonce_digest"])
+        index_elements=["nonce_digest"]).returning(OAuth1Nonce.id)  # type: ignore[arg-type]
 
 
 class NonceStore:
@@ -72,7 +74,7 @@ class NonceStore:
             except redis.RedisError as exc:  # the database still refuses replays, across processes
                 _log.warning("oauth1 nonce store: Redis failed (%s); using the database", type(exc).__name__)
         dialect = session.get_bind().dialect.name
-        return bool(session.execute(_insert(dialect, key=key, expires_at=expires_at)).rowcount)  # type: ignore[attr-defined]
+        return session.execute(_insert(dialect, key=key, expires_at=expires_at)).first() is not None
 
     async def claim(self, db: AsyncSession, *, key: str, timestamp: int) -> bool:
         """Record the nonce (the resource API, on the event loop), committed at once; False when used before."""
@@ -84,7 +86,7 @@ class NonceStore:
                 _log.warning("oauth1 nonce store: Redis failed (%s); using the database", type(exc).__name__)
         dialect = db.get_bind().dialect.name
         try:
-            claimed = bool((await db.execute(_insert(dialect, key=key, expires_at=expires_at))).rowcount)  # type: ignore[attr-defined]
+            claimed = (await db.execute(_insert(dialect, key=key, expires_at=expires_at))).first() is not None
             await db.commit()
         except BaseException:
             await db.rollback()
