@@ -192,7 +192,7 @@ def test_an_action_the_server_never_answers_says_so_and_keeps_the_focus(browser:
 def test_without_javascript_the_page_still_shows_everything(browser: Browser, demo: LiveServer) -> None:
     page = new_context(browser, java_script_enabled=False).new_page()
     sign_in(page, demo.url)
-    expect(page.locator("[data-list=apps] > li")).to_have_count(3)
+    expect(page.locator("[data-list=apps] > li")).to_have_count(4)
     expect(page.locator("[data-list=sessions] > li")).to_have_count(5)
     # Chromium with scripting turned off by the driver still parses <noscript> as text, so read it as such.
     notice = page.locator("noscript").text_content() or ""
