@@ -1,4 +1,6 @@
 """``GET /oauth/authorize``: validate with Authlib, then ask the person (or reuse a grant that covers the request).
+With ``oauth_token`` and no ``response_type`` it is OAuth 1.0a's authorization step instead, which
+``app.web.consent.oauth1_consent`` answers.
 
 Validation runs first, signed in or not, so a malformed request never detours through the sign-in page. Errors found
 before the redirect URI is known to be registered get a 400 page; later errors go back to the app with ``error``,

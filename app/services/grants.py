@@ -233,7 +233,7 @@ async def upsert_grant(db: AsyncSession, *, account_id: uuid.UUID, app_id: uuid.
     grant = (
         await db.execute(
             select(Grant)
-            .where(Grant.account_id == account_id, Grant.app_id == app_id)
+            .where(col(Grant.account_id) == account_id, col(Grant.app_id) == app_id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )

@@ -222,3 +222,18 @@ async def test_odd_but_well_formed_requests_are_refused_cleanly(
     headers["Authorization"] = headers["Authorization"].replace('"HMAC-SHA1"', '"RSA-SHA1"')
     _refused(await http.post(url, headers=headers), 400, "unsupported_signature_method")
     assert await counts(app) == before
+
+
+async def test_an_answer_from_another_site_or_without_a_session_approves_nothing(
+        app: Starlette, http: httpx.AsyncClient, person: Person, oauth1_app: RegisteredApp) -> None:
+    """The consent form's answer for OAuth 1.0a is refused from another origin and without a signed-in session, as
+    OAuth 2.0's is: the temporary credentials stay unanswered."""
+    temporary = await request_token(http, oauth1_app)
+    before = await counts(app)
+    answer = {"oauth_token": temporary.token, "decision": "approve"}
+    cross = await http.post("/oauth/consent", data=answer, headers={**person.headers, "origin": "https://evil.example"})
+    assert cross.status_code == 403 and "location" not in cross.headers
+    anonymous = await http.post("/oauth/consent", data=answer, headers={"origin": BASE})
+    assert anonymous.status_code == 403 and "location" not in anonymous.headers
+    assert await counts(app) == before
+    assert (await approve(http, person, temporary)).status_code == 303  # still the person's to answer

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from app.models import OAuth1Nonce
 from app.services.digests import digest
@@ -45,7 +46,7 @@ def _insert(dialect: str, *, key: str, expires_at: datetime) -> Insert:
     driver configuration)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     return insert(OAuth1Nonce).values(nonce_digest=key, expires_at=expires_at).on_conflict_do_nothing(
-        index_elements=["nonce_digest"]).returning(OAuth1Nonce.id)  # type: ignore[arg-type]
+        index_elements=["nonce_digest"]).returning(col(OAuth1Nonce.id))
 
 
 class NonceStore:
