@@ -33,12 +33,15 @@ from app.oauth.requests import RequestSnapshot, StarletteJsonRequest, StarletteO
 from app.services.errors import Invalid
 from app.services.permissions import OFFLINE_ACCESS, Catalog, split_scopes
 from app.services.digests import new_token
+from app.services.oauth1.registration import OAUTH2
 from app.settings import Settings
 from app.http.state import app_state
 
 T = TypeVar("T")
 NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-_APP_BY_CLIENT_ID = select(App).where(App.client_id == bindparam("client_id"))  # built once, used on every call
+# Built once, used on every call. OAuth 2.0 clients only: an OAuth 1.0a app signs with its consumer secret and is
+# nobody's client here (its connections go through app.oauth.oauth1).
+_APP_BY_CLIENT_ID = select(App).where(App.client_id == bindparam("client_id"), App.protocol == OAUTH2)  # type: ignore[arg-type]
 
 
 class ConsentryAuthorizationServer(AuthorizationServer):

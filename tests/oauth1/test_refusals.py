@@ -237,3 +237,15 @@ async def test_an_answer_from_another_site_or_without_a_session_approves_nothing
     assert anonymous.status_code == 403 and "location" not in anonymous.headers
     assert await counts(app) == before
     assert (await approve(http, person, temporary)).status_code == 303  # still the person's to answer
+
+
+async def test_an_oauth1_consumer_is_no_oauth2_client(http: httpx.AsyncClient, person: Person,
+                                                      oauth1_app: RegisteredApp) -> None:
+    """An OAuth 1.0a app's consumer key and secret are refused at the OAuth 2.0 endpoints: it connects one way."""
+    authorize = await http.get("/oauth/authorize", headers=person.headers, params={
+        "response_type": "code", "client_id": oauth1_app.app.client_id, "redirect_uri": CALLBACK,
+        "scope": "users.read", "code_challenge": "x" * 43, "code_challenge_method": "S256"})
+    assert authorize.status_code == 400 and "location" not in authorize.headers
+    token = await http.post("/oauth/token", data={"grant_type": "authorization_code", "code": "x"},
+                            auth=(oauth1_app.app.client_id, oauth1_app.client_secret or ""))
+    assert token.status_code == 401 and token.json()["error"] == "invalid_client"
