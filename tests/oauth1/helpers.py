@@ -48,7 +48,7 @@ def https_client(app: Starlette, **kwargs: Any) -> httpx.AsyncClient:
 
 def sign(method: str, url: str, reg: RegisteredApp, *, token: Credentials | None = None, callback: str | None = None,
          verifier: str | None = None, signature_method: str = SIGNATURE_HMAC_SHA1, consumer_secret: str | None = None,
-         token_secret: str | None = None, timestamp: int | None = None, nonce: str | None = None,
+         token_secret: str | None = None, timestamp: int | str | None = None, nonce: str | None = None,
          body: dict[str, str] | None = None, consumer_key: str | None = None) -> tuple[str, dict[str, str], str | None]:
     """An oauthlib-signed request: (url, headers, body). Every part can be made wrong on purpose."""
     client = Client(

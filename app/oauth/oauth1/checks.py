@@ -131,7 +131,8 @@ class SignedRequestChecks:
     def validate_timestamp_and_nonce(self, request: OAuth1Request) -> None:
         timestamp = request.timestamp
         if timestamp and timestamp.isascii() and timestamp.isdigit():
-            if abs(time.time() - int(timestamp)) > WINDOW_SECONDS:
+            # Past 15 digits it is ages away (and past Python's int() digit limit it would not even parse).
+            if len(timestamp) > 15 or abs(time.time() - int(timestamp)) > WINDOW_SECONDS:
                 raise TimestampRefusedError()
         super().validate_timestamp_and_nonce(request)  # type: ignore[misc]
 
