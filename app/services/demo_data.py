@@ -101,7 +101,8 @@ async def _seed_oauth1_app(db: AsyncSession, *, account: Account, settings: Sett
     grant = Grant(account_id=account.id, app_id=registered.app.id, scopes=registered.app.scopes,
                   authorized_at=now - timedelta(days=400), last_used_at=now - used_ago)
     token = OAuth1Token(grant_id=grant.id, app_id=registered.app.id, account_id=account.id,
-                        token_digest=digest(new_token()), secret_sealed=seal(new_token(), secret_key=settings.secret_key),
+                        token_digest=digest(new_token()),
+                        secret_sealed=seal(new_token(), secret_key=settings.secret_key),
                         scopes=registered.app.scopes, issued_at=now - timedelta(days=400))
     async with transaction(db):
         db.add(grant)

@@ -1,6 +1,6 @@
 """Ending OAuth access: one app's grant (revokeAccess) or every grant of an account (a password change), with every
-token and unused code of it, OAuth 2.0 and OAuth 1.0a alike, in bulk; and, for the token endpoint's thread, ending one token, a refresh-token family
-(reuse) or what one code issued (replay). Every one of them follows the lock order of ``locks``.
+token and unused code of it, OAuth 2.0 and OAuth 1.0a alike, in bulk; and, for the token endpoint's thread, ending
+one token, a refresh-token family (reuse) or what one code issued (replay). Every one of them follows the lock order of ``locks``.
 
 Statements are built once, at import, with bind parameters: building an UPDATE costs more than SQLite spends
 running it, and revoking is what a person does when something is wrong, so it should be instant. They are Core
