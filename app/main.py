@@ -18,6 +18,7 @@ from app.http.logs import RequestContextMiddleware, configure_logging
 from app.http.request_body import RequestBodyMiddleware
 from app.http.state import AppState, DatabaseSessionMiddleware
 from app.oauth.routes import routes as oauth_routes
+from app.services.oauth1.nonces import NonceStore
 from app.services.permissions import load_catalog
 from app.services.ratelimit import LoginLimiter
 from app.settings import Settings, load_settings
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         login_limiter=LoginLimiter(per_account=settings.login_attempts_per_account,
                                    per_ip=settings.login_attempts_per_ip, per_device=settings.login_attempts_per_device,
                                    slowdown_seconds=settings.login_slowdown_seconds, redis_url=settings.redis_url),
+        oauth1_nonces=NonceStore(settings.redis_url),
     )
 
     @asynccontextmanager
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             gc.collect()
             gc.freeze()
         yield
+        await state.oauth1_nonces.close()
         await state.database.dispose()
 
     # Outermost first: production's HSTS header goes on every answer; the request ID covers everything; the whole

@@ -62,6 +62,7 @@ async def test_create_user_then_sign_in(settings: Settings) -> None:
 
 
 async def test_seed_demo_once_gives_sessions_and_connected_apps(settings: Settings) -> None:
+    """seed-demo creates the demo account with its sessions and four connected apps (one OAuth 1.0a), once."""
     first = _run(settings, "seed-demo", "--if-empty")
     assert first.returncode == 0, first.stderr
     assert "Sign in as 'demo' with password 'apps-and-sessions'" in first.stdout
@@ -72,17 +73,22 @@ async def test_seed_demo_once_gives_sessions_and_connected_apps(settings: Settin
     async with client_for(app) as http:
         token = await login(http, "demo", "apps-and-sessions")
         data = await graphql_data(http, """{ viewer { sessions { totalCount nodes { location } }
-            connectedApps { totalCount nodes { app { name } canView { scope } canDo { scope } staysConnected } } } }""",
-            token=token)
+            connectedApps { totalCount nodes { app { name } canView { scope } canDo { scope } staysConnected
+            protocol accessLevels } } } }""", token=token)
     await app.state.consentry.database.dispose()
     sessions = data["viewer"]["sessions"]
     assert sessions["totalCount"] == 5  # four seeded devices and this sign-in
     assert {"United Kingdom", "United States", "Brazil"} <= {s["location"] for s in sessions["nodes"]}
     apps = {node["app"]["name"]: node for node in data["viewer"]["connectedApps"]["nodes"]}
-    assert set(apps) == {"Postwise Reader", "Buffered", "Inbox Zero for DMs"}
+    assert set(apps) == {"Postwise Reader", "Buffered", "Inbox Zero for DMs", "Threadline Desktop"}
     assert apps["Postwise Reader"]["canDo"] == []
     assert apps["Buffered"]["staysConnected"] is True
     assert {"dm.read"} <= {p["scope"] for p in apps["Inbox Zero for DMs"]["canView"]}
+    assert apps["Inbox Zero for DMs"]["accessLevels"] == ["Read, Write and Direct Messages", "Email address"]
+    # One OAuth 1.0a app, with its access level and add-on in the reference's words.
+    assert apps["Threadline Desktop"]["protocol"] == "OAUTH1"
+    assert apps["Threadline Desktop"]["accessLevels"] == ["Read and Write", "Email address"]
+    assert {node["protocol"] for name, node in apps.items() if name != "Threadline Desktop"} == {"OAUTH2"}
 
 
 

@@ -151,7 +151,15 @@ class Session(Node):
         )
 
 
-@strawberry.type(description="A third-party application that can ask for access to accounts over OAuth 2.0.")
+@strawberry.enum(description="How a third-party app connects to accounts.")
+class AppProtocol(Enum):
+    OAUTH1 = strawberry.enum_value(
+        "oauth1", description="OAuth 1.0a User Context: one access level for the whole app, plus add-ons.")
+    OAUTH2 = strawberry.enum_value("oauth2", description="OAuth 2.0 User Context: the permissions of each request.")
+
+
+@strawberry.type(description="A third-party application that can ask for access to accounts over OAuth 2.0 or "
+                             "OAuth 1.0a.")
 class App(Node):
     client_id: str = strawberry.field(description="The OAuth `client_id`.")
     name: str = strawberry.field(description="Name shown to people.")
@@ -162,6 +170,11 @@ class App(Node):
     is_confidential: bool = strawberry.field(description="The app authenticates with a client secret.")
     redirect_uris: list[str] = strawberry.field(description="Where authorization responses may be sent.")
     allowed_scopes: list[str] = strawberry.field(description="Every scope the app may ask for.")
+    protocol: AppProtocol = strawberry.field(description="How the app connects.")
+    access_level: str | None = strawberry.field(
+        description="OAuth 1.0a: the key of the app's access level in the permission catalogue (e.g. `read-write`).")
+    add_ons: list[str] = strawberry.field(
+        description="OAuth 1.0a: the keys of the app's add-ons in the permission catalogue (e.g. `email`).")
 
     @classmethod
     def from_model(cls, app: AppRow) -> App:
@@ -176,6 +189,9 @@ class App(Node):
             is_confidential=app.confidential,
             redirect_uris=list(app.redirect_uris),
             allowed_scopes=split_scopes(app.scopes),
+            protocol=AppProtocol(app.protocol),
+            access_level=app.access_level,
+            add_ons=app.add_ons.split(),
         )
 
 

@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.db.engines import Database
+from app.services.oauth1.nonces import NonceStore
 from app.services.permissions import Catalog
 from app.services.ratelimit import LoginLimiter
 from app.services.sessions import SessionPolicy
@@ -21,6 +22,7 @@ class AppState:
     database: Database
     catalog: Catalog
     login_limiter: LoginLimiter
+    oauth1_nonces: NonceStore  # OAuth 1.0a nonces already used: Redis when configured, else the database
 
     @property
     def session_policy(self) -> SessionPolicy:

@@ -3,6 +3,7 @@
 from app.models.account import Account, LoginSession
 from app.models.base import utcnow
 from app.models.oauth import App, AuthorizationCode, AuthorizationRequest, Grant, OAuthToken
+from app.models.oauth1 import OAuth1Nonce, OAuth1TemporaryCredential, OAuth1Token
 
 __all__ = [
     "Account",
@@ -11,6 +12,9 @@ __all__ = [
     "AuthorizationRequest",
     "Grant",
     "LoginSession",
+    "OAuth1Nonce",
+    "OAuth1TemporaryCredential",
+    "OAuth1Token",
     "OAuthToken",
     "utcnow",
 ]

@@ -1,4 +1,6 @@
 """``GET /oauth/authorize``: validate with Authlib, then ask the person (or reuse a grant that covers the request).
+With ``oauth_token`` and no ``response_type`` it is OAuth 1.0a's authorization step instead, which
+``app.web.consent.oauth1_consent`` answers.
 
 Validation runs first, signed in or not, so a malformed request never detours through the sign-in page. Errors found
 before the redirect URI is known to be registered get a 400 page; later errors go back to the app with ``error``,
@@ -35,6 +37,7 @@ from app.services.grants import (
 )
 from app.services.permissions import split_scopes
 from app.settings import Settings
+from app.web.consent import oauth1_consent
 from app.web.pages import error_page, login_redirect, redirect_to
 
 
@@ -121,6 +124,8 @@ def _needs_interaction(valid: ValidAuthorization, error: str, description: str) 
 
 
 async def authorize(request: Request) -> Response:
+    if "oauth_token" in request.query_params and "response_type" not in request.query_params:
+        return await oauth1_consent(request)  # OAuth 1.0a (RFC 5849 §2.2): the person answers a temporary credential
     result = await run_authlib(request, _validate)
     if isinstance(result, RefusedAuthorization):
         return _refused(request, result)

@@ -34,12 +34,15 @@ from app.oauth.requests import RequestSnapshot, StarletteJsonRequest, StarletteO
 from app.services.digests import new_token
 from app.services.errors import Invalid
 from app.services.oauth import codes, tokens
+from app.services.oauth1.registration import OAUTH2
 from app.services.permissions import OFFLINE_ACCESS, Catalog, split_scopes
 from app.settings import Settings
 
 T = TypeVar("T")
 NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-_APP_BY_CLIENT_ID = select(App).where(col(App.client_id) == bindparam("client_id"))  # built once, used on every call
+# Built once, used on every call. OAuth 2.0 clients only: an OAuth 1.0a app signs with its consumer secret and is
+# nobody's client here (its connections go through app.oauth.oauth1).
+_APP_BY_CLIENT_ID = select(App).where(col(App.client_id) == bindparam("client_id"), col(App.protocol) == OAUTH2)
 
 
 class ConsentryAuthorizationServer(AuthorizationServer):
@@ -182,12 +185,23 @@ async def run_authlib(request: Request, work: Callable[[ConsentryAuthorizationSe
     """
     snapshot = await RequestSnapshot.read(request)
     state = app_state(request)
+
+    def work_with_server(session: Session) -> T:
+        server = ConsentryAuthorizationServer(session=session, settings=state.settings, catalog=state.catalog)
+        return work(server, snapshot)
+
+    return await run_with_sync_session(request, work_with_server, read_only=read_only)
+
+
+async def run_with_sync_session(request: Request, work: Callable[[Session], T], *, read_only: bool = False) -> T:
+    """Run ``work`` in one of Authlib's worker threads with a sync session of its own (OAuth 2.0 and OAuth 1.0a
+    servers alike). Read the request body first: the thread never touches the Starlette request."""
+    state = app_state(request)
     sessions = state.database.sync_autocommit_sessions if read_only else state.database.sync_sessions
 
     def run() -> T:
         with sessions() as session:
-            server = ConsentryAuthorizationServer(session=session, settings=state.settings, catalog=state.catalog)
-            return work(server, snapshot)
+            return work(session)
 
     # The request's context (its ID for the logs) goes along, as Starlette's run_in_threadpool would carry it.
     return await asyncio.get_running_loop().run_in_executor(_AUTHLIB_THREADS, contextvars.copy_context().run, run)

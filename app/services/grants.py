@@ -220,26 +220,26 @@ async def _decide(db: AsyncSession, *, request: AuthorizationRequest, decision: 
         raise Invalid("This authorization request was already answered. Go back to the app.", field="requestId")
 
 
-async def _upsert_grant(db: AsyncSession, *, request: AuthorizationRequest) -> Grant:
-    """The (account, app) grant after this approval: an active one gains the requested scopes, a revoked one
-    comes back with exactly them. The row is locked, as the token endpoint does, to serialise with revokes."""
+async def upsert_grant(db: AsyncSession, *, account_id: uuid.UUID, app_id: uuid.UUID, scopes: str) -> Grant:
+    """The (account, app) grant after an approval (OAuth 2.0 or 1.0a): an active one gains the requested scopes, a
+    revoked one comes back with exactly them. The row is locked, as the token endpoint does, to serialise with
+    revokes. Inside the caller's transaction."""
     now = utcnow()
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     await db.execute(
         insert(Grant)
-        .values(id=uuid.uuid4(), account_id=request.account_id, app_id=request.app_id, scopes=request.scopes,
-                authorized_at=now)
+        .values(id=uuid.uuid4(), account_id=account_id, app_id=app_id, scopes=scopes, authorized_at=now)
         .on_conflict_do_nothing(index_elements=["account_id", "app_id"])
     )
     grant = (
         await db.execute(
             select(Grant)
-            .where(col(Grant.account_id) == request.account_id, col(Grant.app_id) == request.app_id)
+            .where(col(Grant.account_id) == account_id, col(Grant.app_id) == app_id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
     ).scalar_one()
-    requested = split_scopes(request.scopes)
+    requested = split_scopes(scopes)
     if grant.revoked_at is not None:
         # A new connection: earlier scopes and usage belong to the access the person already took back.
         grant.scopes, grant.last_used_at, grant.revoked_at = join_scopes(requested), None, None
@@ -257,7 +257,7 @@ async def approve_authorization_request(
     request = pending.request
     async with transaction(db):
         await _decide(db, request=request, decision="approved")
-        grant = await _upsert_grant(db, request=request)
+        grant = await upsert_grant(db, account_id=request.account_id, app_id=request.app_id, scopes=request.scopes)
         code = add_authorization_code(
             db, grant=grant, redirect_uri=request.redirect_uri, scopes=request.scopes,
             code_challenge=request.code_challenge, code_challenge_method=request.code_challenge_method,

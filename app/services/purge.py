@@ -1,4 +1,5 @@
-"""Deleting what can never be used again: ended sessions, dead tokens, expired codes and authorization requests.
+"""Deleting what can never be used again: ended sessions, dead tokens, expired codes and authorization requests,
+and OAuth 1.0a's ended token credentials, expired temporary credentials and nonces past the timestamp window.
 
 Nothing here is needed once it is over: an ended session is refused on its next request, and a token, code or
 pending consent past its expiry is refused too. What is kept for ``keep`` after it ended still does its last job
@@ -18,7 +19,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Table, Uuid, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import AuthorizationCode, AuthorizationRequest, LoginSession, OAuthToken, utcnow
+from app.models import (
+    AuthorizationCode,
+    AuthorizationRequest,
+    LoginSession,
+    OAuth1Nonce,
+    OAuth1TemporaryCredential,
+    OAuth1Token,
+    OAuthToken,
+    utcnow,
+)
 from app.models.base import table_of
 from app.services.sessions import SessionPolicy
 
@@ -32,6 +42,9 @@ class Purged:
     authorization_codes: int
     oauth_tokens: int
     login_sessions: int
+    oauth1_temporary_credentials: int = 0
+    oauth1_tokens: int = 0
+    oauth1_nonces: int = 0
 
 
 async def _purge(db: AsyncSession, table: Table, dead: ColumnElement[bool], batch_size: int) -> int:
@@ -54,10 +67,17 @@ async def _purge(db: AsyncSession, table: Table, dead: ColumnElement[bool], batc
 async def purge_expired(db: AsyncSession, *, policy: SessionPolicy, keep: timedelta = DEFAULT_KEEP,
                         batch_size: int = BATCH_SIZE, now: datetime | None = None) -> Purged:
     """Delete what ended more than ``keep`` ago, table by table; returns how many rows of each went."""
-    cutoff = (now or utcnow()) - keep
+    now = now or utcnow()
+    cutoff = now - keep
     requests, codes, tokens, sessions = (table_of(model) for model in (
         AuthorizationRequest, AuthorizationCode, OAuthToken, LoginSession))
+    temporary, oauth1_tokens, nonces = (table_of(model) for model in (
+        OAuth1TemporaryCredential, OAuth1Token, OAuth1Nonce))
     return Purged(
+        oauth1_temporary_credentials=await _purge(db, temporary, temporary.c.expires_at < cutoff, batch_size),
+        oauth1_tokens=await _purge(db, oauth1_tokens, oauth1_tokens.c.revoked_at < cutoff, batch_size),
+        # A nonce outside the timestamp window guards nothing: its requests are refused for their timestamp.
+        oauth1_nonces=await _purge(db, nonces, nonces.c.expires_at < now, batch_size),
         authorization_requests=await _purge(db, requests, requests.c.expires_at < cutoff, batch_size),
         authorization_codes=await _purge(db, codes, codes.c.expires_at < cutoff, batch_size),
         oauth_tokens=await _purge(db, tokens, or_(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -22,6 +23,7 @@ from app.services import grants as grant_service
 from app.services import sessions as session_service
 from app.services.apps import AppRow
 from app.services.grants import GrantRow
+from app.services.oauth1.registration import OAUTH1
 from app.services.permissions import Catalog
 from app.services.sessions import SessionRow
 from app.web import display
@@ -73,6 +75,12 @@ class SessionView:
 
 def _connected_app(grant: GrantRow, app: AppRow, catalog: Catalog) -> ConnectedAppView:
     groups = catalog.groups(grant.scopes)
+    # An OAuth 1.0a app holds one access level (and add-ons): say what it allows area by area, in the level's own
+    # words, as its consent page did.
+    shown: tuple[Any, ...] | None = None
+    if app.protocol == OAUTH1:
+        described = catalog.describe_levels(grant.scopes)
+        shown = (described.can_view, described.can_do)
     website_host = urlsplit(app.website_url).hostname if app.website_url else None
     return ConnectedAppView(
         id=to_global_id("ConnectedApp", grant.id),
@@ -87,8 +95,8 @@ def _connected_app(grant: GrantRow, app: AppRow, catalog: Catalog) -> ConnectedA
         colour=display.avatar_colour(app.name),
         authorized_at=grant.authorized_at,
         last_used_at=grant.last_used_at,
-        can_view=[PermissionView(p.title, p.description) for p in groups.can_view],
-        can_do=[PermissionView(p.title, p.description) for p in groups.can_do],
+        can_view=[PermissionView(p.title, p.description) for p in (shown[0] if shown else groups.can_view)],
+        can_do=[PermissionView(p.title, p.description) for p in (shown[1] if shown else groups.can_do)],
         stays_connected=groups.stays_connected,
         access_levels=list(groups.access_levels),
     )

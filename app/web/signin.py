@@ -44,7 +44,8 @@ def _page(request: Request, *, next_url: str, error: str | None = None, username
 
 async def login_page(request: Request) -> Response:
     next_url = safe_next(request.query_params.get("next"))
-    if await current_login(request):
+    # force=1: an app asked for the password again (OAuth 1.0a force_login), so a signed-in person sees the form.
+    if request.query_params.get("force") != "1" and await current_login(request):
         return RedirectResponse(next_url, status_code=303)
     # ?ended=1: a page found its session gone when the person acted (settings.js), so what they asked was not done.
     return _page(request, next_url=next_url, ended=request.query_params.get("ended") == "1")

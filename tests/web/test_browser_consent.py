@@ -96,7 +96,7 @@ def test_cancel_sends_access_denied_to_the_app_and_connects_nothing(
     assert answer["error"] == "access_denied"
     assert answer["state"] == "state-from-the-app" and answer["iss"] == demo.url and "code" not in answer
     page.goto(f"{demo.url}/settings")
-    expect(page.locator("[data-list=apps] > li")).to_have_count(3)
+    expect(page.locator("[data-list=apps] > li")).to_have_count(4)
     expect(page.locator("[data-list=apps]")).not_to_contain_text("Pixelfeed")
 
 

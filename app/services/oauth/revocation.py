@@ -1,6 +1,7 @@
 """Ending OAuth access: one app's grant (revokeAccess) or every grant of an account (a password change), with every
-token and unused code of it, in bulk; and, for the token endpoint's thread, ending one token, a refresh-token family
-(reuse) or what one code issued (replay). Every one of them follows the lock order of ``locks``.
+token and unused code of it, OAuth 2.0 and OAuth 1.0a alike, in bulk; and, for the token endpoint's thread, ending
+one token, a refresh-token family (reuse) or what one code issued (replay). Every one of them follows the lock
+order of ``locks``.
 
 Statements are built once, at import, with bind parameters: building an UPDATE costs more than SQLite spends
 running it, and revoking is what a person does when something is wrong, so it should be instant. They are Core
@@ -18,7 +19,16 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.db.engines import transaction
-from app.models import Account, App, AuthorizationCode, Grant, OAuthToken, utcnow
+from app.models import (
+    Account,
+    App,
+    AuthorizationCode,
+    Grant,
+    OAuth1TemporaryCredential,
+    OAuth1Token,
+    OAuthToken,
+    utcnow,
+)
 from app.models.base import table_of
 from app.services.apps import AppRow
 from app.services.errors import NotFound
@@ -31,6 +41,8 @@ _grants = table_of(Grant)
 _tokens = table_of(OAuthToken)
 _codes = table_of(AuthorizationCode)
 _apps = table_of(App)
+_oauth1_tokens = table_of(OAuth1Token)
+_oauth1_temporary = table_of(OAuth1TemporaryCredential)
 
 # Whether or not the grant is still active: revoking twice is still success (see revoke_access).
 _GRANT_OF_APP = (
@@ -40,9 +52,10 @@ _GRANT_OF_APP = (
 )
 
 
-def _bulk_revocation(*, one_grant: bool) -> tuple[Update, Update, Update]:
-    """The three UPDATEs, for one grant of the account or all of them. Bind names differ from column names: an
-    UPDATE reserves those for its SET values."""
+def _bulk_revocation(*, one_grant: bool) -> tuple[Update, ...]:
+    """The UPDATEs, for one grant of the account or all of them: the grant, then OAuth 2.0 tokens and codes, then
+    OAuth 1.0a token credentials and temporary credentials approved but not yet exchanged. Bind names differ from
+    column names: an UPDATE reserves those for its SET values."""
 
     def scope(table: Table, done_column: str) -> list[ColumnElement[bool]]:
         criteria = [table.c.account_id == bindparam("of_account"), table.c[done_column].is_(None)]
@@ -55,6 +68,8 @@ def _bulk_revocation(*, one_grant: bool) -> tuple[Update, Update, Update]:
         update(_grants).where(*scope(_grants, "revoked_at")).values(revoked_at=now),
         update(_tokens).where(*scope(_tokens, "revoked_at")).values(revoked_at=now),
         update(_codes).where(*scope(_codes, "used_at")).values(used_at=now),
+        update(_oauth1_tokens).where(*scope(_oauth1_tokens, "revoked_at")).values(revoked_at=now),
+        update(_oauth1_temporary).where(*scope(_oauth1_temporary, "used_at")).values(used_at=now),
     )
 
 
@@ -80,15 +95,15 @@ async def revoke_access(db: AsyncSession, *, account: Account, app_id: uuid.UUID
 
 
 async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uuid.UUID | None = None) -> int:
-    """End the account's grant (or, without ``grant_id``, all of them) with every token and unused code, in three
-    bulk UPDATEs inside the caller's transaction. Returns how many grants ended."""
+    """End the account's grant (or, without ``grant_id``, all of them) with every token and unused code of both
+    protocols, in bulk UPDATEs inside the caller's transaction. Returns how many grants ended."""
     params: dict[str, object] = {"of_account": account_id, "now": utcnow()}
     if grant_id is not None:
         params["of_grant"] = grant_id
-    grants, tokens, codes = _REVOKE_ONE if grant_id is not None else _REVOKE_ALL
+    grants, *rest = _REVOKE_ONE if grant_id is not None else _REVOKE_ALL
     ended = await db.execute(grants, params)
-    await db.execute(tokens, params)
-    await db.execute(codes, params)
+    for statement in rest:
+        await db.execute(statement, params)
     return int(cast("CursorResult[Any]", ended).rowcount)  # an UPDATE's result (SQLAlchemy's advice: cast)
 
 

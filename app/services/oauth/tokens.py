@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Select, Update, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +30,7 @@ from app.services.permissions import split_scopes
 ACCESS_TOKEN, REFRESH_TOKEN = "access_token", "refresh_token"
 # Grant.last_used_at is written at most this often per grant, not on every API call.
 LAST_USED_WRITE_INTERVAL = timedelta(minutes=1)
+RowT = TypeVar("RowT")
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,11 @@ def new_token_row(tokens: NewTokens, *, grant: Grant, family_id: uuid.UUID, code
 
 
 def issue_after_consuming(session: Session, *, grant_id: uuid.UUID, consume: Update,
-                          new_row: Callable[[Grant], OAuthToken]) -> OAuthToken | None:
+                          new_row: Callable[[Grant], RowT]) -> RowT | None:
     """In ONE transaction: lock the live grant (``locks``), run the conditional ``consume`` UPDATE, and store the
     new tokens only when it matched. None, rolled back, when another request consumed the credential first;
-    ``Invalid`` when the grant has ended."""
+    ``Invalid`` when the grant has ended. OAuth 2.0 tokens (after a code or a refresh token) and OAuth 1.0a token
+    credentials (after a temporary credential) are issued through here alike."""
     try:
         grant = lock_live_grant(session, grant_id)
         if grant is None:
