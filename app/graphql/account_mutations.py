@@ -40,6 +40,7 @@ async def change_password(
 ) -> ChangePasswordPayload:
     ctx = info.context
     login = ctx.require_login()
+    await ctx.release_connection()  # two argon2 runs come first
     try:
         async with ctx.db() as db:
             changed = await password_change.change_password(

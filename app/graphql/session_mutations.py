@@ -62,6 +62,7 @@ class LogoutOtherSessionsPayload:
 
 async def login(info: Info[Context, None], input: Annotated[LoginInput, MUTATION_INPUT]) -> LoginPayload:
     ctx = info.context
+    await ctx.release_connection()  # the sign-in waits for a hashing thread and uses a connection of its own
     try:
         signed_in = await session_service.sign_in(
             ctx.state.database.sync_autocommit_engine, username=input.username, password=input.password,

@@ -145,11 +145,13 @@ def may_skip_consent(*, app: App, redirect_uri: str) -> bool:
 
 
 async def _covering_grant(
-    db: AsyncSession, *, account: Account, app_id: uuid.UUID, scopes: list[str]
+    db: AsyncSession, *, account: Account, app_id: uuid.UUID, scopes: list[str], lock: bool = False
 ) -> Grant | None:
-    grant = (
-        await db.execute(select(Grant).where(col(Grant.app_id) == app_id, *_active_grants(account)))
-    ).scalar_one_or_none()
+    """The account's active grant to the app when it covers ``scopes``; with ``lock``, row-locked for issuing a
+    code (the lock order of ``app.services.oauth.locks``: a revoke racing the issue either comes first and leaves no
+    grant to cover, or waits for the code and ends it with the grant)."""
+    statement = select(Grant).where(col(Grant.app_id) == app_id, *_active_grants(account))
+    grant = (await db.execute(statement.with_for_update() if lock else statement)).scalar_one_or_none()
     return grant if grant is not None and set(scopes) <= set(split_scopes(grant.scopes)) else None
 
 
@@ -166,10 +168,10 @@ async def authorize_with_existing_grant(
     (``may_skip_consent``), else None: the person must be asked."""
     if not may_skip_consent(app=app, redirect_uri=redirect_uri):
         return None
-    grant = await _covering_grant(db, account=account, app_id=app.id, scopes=scopes)
-    if grant is None:
-        return None
     async with transaction(db):
+        grant = await _covering_grant(db, account=account, app_id=app.id, scopes=scopes, lock=True)
+        if grant is None:
+            return None
         code = add_authorization_code(
             db, grant=grant, redirect_uri=redirect_uri, scopes=join_scopes(scopes), code_challenge=code_challenge,
             code_challenge_method=code_challenge_method, lifetime=settings.authorization_code_lifetime,

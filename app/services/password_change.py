@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -58,7 +59,14 @@ async def change_password(
     now = utcnow()
     sessions = apps = 0
     async with transaction(db):
-        await db.execute(update(Account).where(col(Account.id) == account.id).values(password_hash=password_hash))
+        # Only over the hash that was verified: a change that landed meanwhile (the owner's, from another session)
+        # makes this one a wrong current password, instead of overwriting it and ending the owner's session.
+        changed = await db.execute(
+            update(Account)
+            .where(col(Account.id) == account.id, col(Account.password_hash) == account.password_hash)
+            .values(password_hash=password_hash))
+        if cast("CursorResult[Any]", changed).rowcount != 1:
+            raise Invalid("Your current password is incorrect.", field="currentPassword")
         if logout_other_sessions:
             sessions = await end_other_sessions(db, account_id=account.id, current_session_id=current_session_id,
                                                 policy=policy, reason="password_changed", now=now)

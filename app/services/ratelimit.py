@@ -8,7 +8,8 @@ Every attempt must fit two budgets of failures, both fixed windows that start at
   same size as ``per_account``). Every other device shares the account's budget, ``per_account``, counted by
   username key (so ``ALICE``, `` alice `` and ``alice\\t`` count as one account, and unknown usernames are limited
   the same way). A stranger's guesses therefore never touch the budget of the owner's devices.
-- **the client IP**: ``per_ip``, against one address trying many accounts. It refuses outright while spent.
+- **the client IP**: ``per_ip``, against one address trying many accounts. It refuses outright while spent. A
+  known device is not held by it: its own budget already bounds it, and the address may be shared.
 
 A subject's spent budget *slows* attempts rather than refusing them for the rest of the window: every attempt
 also counts in the subject's current interval of ``slowdown_seconds`` (a fixed window of its own, starting at the
@@ -171,9 +172,10 @@ class LoginLimiter:
     def _budgets(self, username_key: str, ip_address: str | None,
                  device: KnownDevice | None) -> tuple[_Budget, ...]:
         if device is not None and device.username_key == username_key:  # a verdict for this account only
-            subject = _Budget(self.per_device, f"login:device:{username_key}:{device.device_id}", self.slowed)
-        else:
-            subject = _Budget(self.per_account, f"login:account:{username_key}", self.slowed)
+            # A known device answers to its own budget alone: a stranger who spent the address's budget (a shared
+            # NAT, a campus network) must not lock the owner out of a device they already use.
+            return (_Budget(self.per_device, f"login:device:{username_key}:{device.device_id}", self.slowed),)
+        subject = _Budget(self.per_account, f"login:account:{username_key}", self.slowed)
         return subject, _Budget(self.per_ip, f"login:ip:{ip_address or _NO_IP}")
 
     async def reserve(self, *, username_key: str, ip_address: str | None,

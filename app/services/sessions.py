@@ -143,9 +143,10 @@ _END_OVER_LIMIT = (
     update(_sessions)
     .where(_sessions.c.id.in_(
         select(_sessions.c.id)
-        .where(_sessions.c.account_id == bindparam("of_account"), _ACTIVE)
+        # Never the session being opened: with a small limit or another host's clock it need not sort first.
+        .where(_sessions.c.account_id == bindparam("of_account"), _sessions.c.id != bindparam("opened"), _ACTIVE)
         .order_by(_sessions.c.last_active_at.desc(), _sessions.c.id.desc())
-        .offset(bindparam("keep", type_=Integer))
+        .offset(bindparam("keep_others", type_=Integer))
     ))
     .values(revoked_at=bindparam("now"), revoked_reason=SESSION_LIMIT_REASON)
     .returning(*(_sessions.c[name] for name in SessionRow.__annotations__))
@@ -220,15 +221,16 @@ _ACCOUNT_FOR_SIGN_IN = (
 )
 
 
-def _end_sessions_over_limit(connection: Connection, *, account_id: uuid.UUID, policy: SessionPolicy | None,
-                             live_before: int, now: datetime) -> tuple[SessionRow, ...]:
+def _end_sessions_over_limit(connection: Connection, *, account_id: uuid.UUID, opened: uuid.UUID,
+                             policy: SessionPolicy | None, live_before: int, now: datetime) -> tuple[SessionRow, ...]:
     """End the account's least recently active live sessions beyond ``policy.max_live_sessions`` (one UPDATE),
     when the new session took it past the limit (``live_before`` did not count the new one). Two sign-ins racing
     at the limit can each see room; the next sign-in ends what they left over."""
     if policy is None or policy.max_live_sessions is None or live_before + 1 <= policy.max_live_sessions:
         return ()
     ended = connection.execute(_END_OVER_LIMIT, {
-        "of_account": account_id, "keep": policy.max_live_sessions, "now": now, **_window(policy, now)}).all()
+        "of_account": account_id, "opened": opened, "keep_others": policy.max_live_sessions - 1, "now": now,
+        **_window(policy, now)}).all()
     return tuple(sorted(ended, key=lambda row: row.last_active_at))
 
 
@@ -252,7 +254,8 @@ def _check_and_open(
         if replacing_token is not None:
             connection.execute(_END_BY_TOKEN, {"digest": digest(replacing_token), "now": values["signed_in_at"],
                                                **window})
-        ended = _end_sessions_over_limit(connection, account_id=account.id, policy=policy,
+        ended = _end_sessions_over_limit(connection, account_id=account.id, opened=cast(uuid.UUID, values["id"]),
+                                         policy=policy,
                                          live_before=int(row["live_sessions"]),
                                          now=cast(datetime, values["signed_in_at"]))  # set by _new_session
         connection.commit()
