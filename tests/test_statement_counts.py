@@ -36,9 +36,9 @@ LOGOUT_OTHERS = "mutation { logoutOtherSessions { loggedOutCount userErrors { co
 SCOPES = "tweet.read tweet.write users.read"
 PAGE_STATEMENT_LIMIT = 5
 MUTATION_STATEMENT_LIMIT = 4
-# revokeAccess: the grant's SELECT, then one bulk UPDATE per table that holds access: the grant, OAuth 2.0 tokens and
-# codes, OAuth 1.0a token credentials and temporary credentials (issue 17).
-REVOKE_STATEMENT_LIMIT = 6
+# revokeAccess: the grant's SELECT, then one bulk UPDATE per table of the app's protocol that holds access: the
+# grant, then OAuth 2.0 tokens and codes (or OAuth 1.0a token credentials and temporary credentials).
+REVOKE_STATEMENT_LIMIT = MUTATION_STATEMENT_LIMIT
 
 
 @contextmanager

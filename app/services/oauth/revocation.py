@@ -33,6 +33,7 @@ from app.models.base import table_of
 from app.services.apps import AppRow
 from app.services.errors import NotFound
 from app.services.oauth.locks import lock_grant
+from app.services.oauth1.registration import OAUTH1, OAUTH2
 
 if TYPE_CHECKING:
     from app.services.oauth.tokens import TokenView
@@ -73,8 +74,14 @@ def _bulk_revocation(*, one_grant: bool) -> tuple[Update, ...]:
     )
 
 
-_REVOKE_ONE = _bulk_revocation(one_grant=True)
 _REVOKE_ALL = _bulk_revocation(one_grant=False)
+# One grant: an app connects through one protocol only, so only that protocol's tables are touched (the grant's
+# UPDATE, then two more), which keeps revoking an app at the same statements as before OAuth 1.0a.
+_REVOKE_ONE_BY_PROTOCOL = {
+    protocol: tuple(statement for index, statement in enumerate(_bulk_revocation(one_grant=True))
+                    if index == 0 or (index in (1, 2)) == (protocol == OAUTH2))
+    for protocol in (OAUTH1, OAUTH2)
+}
 
 
 async def revoke_access(db: AsyncSession, *, account: Account, app_id: uuid.UUID | None) -> AppRow:
@@ -90,17 +97,19 @@ async def revoke_access(db: AsyncSession, *, account: Account, app_id: uuid.UUID
     if row is None:
         raise NotFound("This app is not connected to your account.", field="appId")
     async with transaction(db):
-        await revoke_grants(db, account_id=account.id, grant_id=row.grant_id)
+        await revoke_grants(db, account_id=account.id, grant_id=row.grant_id, protocol=row.protocol)
     return row
 
 
-async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uuid.UUID | None = None) -> int:
-    """End the account's grant (or, without ``grant_id``, all of them) with every token and unused code of both
-    protocols, in bulk UPDATEs inside the caller's transaction. Returns how many grants ended."""
+async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uuid.UUID | None = None,
+                        protocol: str = OAUTH2) -> int:
+    """End the account's grant (or, without ``grant_id``, all of them) with every token and unused code, in bulk
+    UPDATEs inside the caller's transaction: of the app's ``protocol`` for one grant, of both for all. Returns how
+    many grants ended."""
     params: dict[str, object] = {"of_account": account_id, "now": utcnow()}
     if grant_id is not None:
         params["of_grant"] = grant_id
-    grants, *rest = _REVOKE_ONE if grant_id is not None else _REVOKE_ALL
+    grants, *rest = _REVOKE_ONE_BY_PROTOCOL[protocol] if grant_id is not None else _REVOKE_ALL
     ended = await db.execute(grants, params)
     for statement in rest:
         await db.execute(statement, params)
