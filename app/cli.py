@@ -18,6 +18,7 @@ KEEP_ALIVE_SECONDS = 5
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    _fresh_metrics_directory()  # first: importing the app below creates this process's metric files there
     import uvicorn
 
     from app.db.migrate import upgrade_to_head
@@ -45,6 +46,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 proxy_headers=args.proxy_headers, forwarded_allow_ips=args.forwarded_allow_ips, log_level="info",
                 log_config=None, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     return 0
+
+
+def _fresh_metrics_directory() -> None:
+    """With PROMETHEUS_MULTIPROC_DIR (several workers' metrics, app.metrics), start from an empty directory, as
+    prometheus-client requires: files left by an earlier run would be added to this one's counts. The directory is
+    this ``serve``'s own (deploy/systemd gives each instance one), so nothing another server writes is lost."""
+    from pathlib import Path
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for leftover in path.glob("*.db"):
+        leftover.unlink()
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.db.engines import Database
+from app.http.gateway import GatewayPolicy
 from app.services.permissions import Catalog
 from app.services.ratelimit import LoginLimiter
 from app.services.sessions import SessionPolicy
@@ -25,6 +27,11 @@ class AppState:
     @property
     def session_policy(self) -> SessionPolicy:
         return SessionPolicy.of(self.settings)
+
+    @cached_property
+    def gateway(self) -> GatewayPolicy:
+        """Who may call the gateway check and /metrics (parsed once; Settings.validate checked the networks)."""
+        return GatewayPolicy.of(self.settings)
 
 
 def app_state(conn: HTTPConnection) -> AppState:
