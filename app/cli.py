@@ -26,10 +26,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.services.permissions import load_catalog
 
     load_catalog(settings.permission_catalog_path)  # a bad catalogue path: one line now, not a traceback per worker
-    upgrade_to_head(settings.database_url)
-    # The parent process logs too (startup, workers that die and are replaced): as JSON lines, like the workers,
-    # instead of uvicorn's plain text (log_config=None keeps uvicorn from installing its own).
+    # The parent process logs too (the migrations it runs, startup, workers that die and are replaced): as JSON
+    # lines, like the workers, instead of uvicorn's plain text (log_config=None keeps uvicorn from installing its own).
     configure_logging(settings.log_level)
+    upgrade_to_head(settings.database_url)
     # X-Forwarded-For is believed only from these addresses (uvicorn's default is 127.0.0.1 alone): a proxy in
     # another container or host must be named, or every session shows the proxy's address and one per-IP sign-in
     # limit covers everybody.
