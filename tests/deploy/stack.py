@@ -223,12 +223,14 @@ def deployment(*, postgres_url: str, database: str, redis_url: str, env: dict[st
         pgbouncer_port = _free_port()
         auth_file = directory / "userlist.txt"
         auth_file.write_text(f'"{user}" "{password}"\n')
+        hba_file = directory / "pgbouncer_hba.conf"
+        hba_file.write_text(render(DEPLOY / "pgbouncer" / "pgbouncer_hba.conf", {}))
         ini = directory / "pgbouncer.ini"
         ini.write_text(render(DEPLOY / "pgbouncer" / "pgbouncer.ini", {
-            "PGBOUNCER_LISTEN_ADDR": "127.0.0.1", "PGBOUNCER_LISTEN_PORT": str(pgbouncer_port),
-            "POSTGRES_HOST": postgres.host or "127.0.0.1", "POSTGRES_PORT": str(postgres.port or 5432),
-            "CONSENTRY_DATABASE": database, "PGBOUNCER_AUTH_FILE": str(auth_file)}))
-        for path in (auth_file, ini):
+            "PGBOUNCER_LISTEN_PORT": str(pgbouncer_port), "POSTGRES_HOST": postgres.host or "127.0.0.1",
+            "POSTGRES_PORT": str(postgres.port or 5432), "CONSENTRY_DATABASE": database,
+            "PGBOUNCER_AUTH_FILE": str(auth_file), "PGBOUNCER_HBA_FILE": str(hba_file)}))
+        for path in (auth_file, hba_file, ini):
             path.chmod(0o644)
         as_user = ["-u", "nobody"] if os.geteuid() == 0 else []
         bouncer = subprocess.Popen([pgbouncer, *as_user, str(ini)], stdout=subprocess.DEVNULL,
@@ -240,7 +242,7 @@ def deployment(*, postgres_url: str, database: str, redis_url: str, env: dict[st
         nginx_port, api_port = _free_port(), _free_port()
         env_file = directory / "consentry.env"
         env_file.write_text("".join(f"{key}={value}\n" for key, value in {
-            "CONSENTRY_DATABASE_URL": f"postgresql://{user}:{password}@127.0.0.1:{pgbouncer_port}/consentry",
+            "CONSENTRY_DATABASE_URL": f"postgresql://{user}@127.0.0.1:{pgbouncer_port}/consentry",
             "CONSENTRY_DATABASE_POOLING": "off",
             "CONSENTRY_REDIS_URL": redis_url,
             "CONSENTRY_BASE_URL": f"http://127.0.0.1:{nginx_port}",
