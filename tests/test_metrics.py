@@ -56,11 +56,14 @@ def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: s
 
 
 async def test_only_the_gateway_may_read_metrics(client: httpx.AsyncClient) -> None:
-    """Without the gateway's secret (or with a wrong one) /metrics is a bare 403."""
-    for headers in ({}, {"x-consentry-gateway-secret": "nope"}):
+    """Without the gateway's secret (or with a wrong one) /metrics is a bare 403. The secret may also come as a
+    bearer credential, which is how Prometheus sends one."""
+    for headers in ({}, {"x-consentry-gateway-secret": "nope"}, {"authorization": "Bearer nope"},
+                    {"authorization": f"Basic {SECRET}"}):
         response = await client.get("/metrics", headers=headers)
         assert (response.status_code, response.content) == (403, b"")
     assert (await client.get("/metrics", headers=GATEWAY)).status_code == 200
+    assert (await client.get("/metrics", headers={"authorization": f"Bearer {SECRET}"})).status_code == 200
 
 
 async def test_latency_is_filed_by_route_template_never_by_raw_path() -> None:

@@ -39,16 +39,27 @@ class GatewayPolicy:
         return cls(secret=settings.gateway_secret.encode() if settings.gateway_secret else None,
                    networks=tuple(ipaddress.ip_network(net, strict=False) for net in settings.gateway_networks))
 
-    def allows(self, conn: HTTPConnection) -> bool:
-        """True when every configured rule holds for this request (False when none is configured)."""
+    def allows(self, conn: HTTPConnection, *, secret_as_bearer: bool = False) -> bool:
+        """True when every configured rule holds for this request (False when none is configured).
+
+        ``secret_as_bearer``: the secret may come as ``Authorization: Bearer <secret>`` instead, which is what
+        Prometheus' scrape configuration sends (``authorization: {credentials_file: ...}``). Not for the gateway
+        check, whose Authorization header is the API request's own.
+        """
         if self.secret is None and not self.networks:
             return False
-        if self.secret is not None:
-            # Header values arrive as latin-1 text; their raw bytes are compared, in time independent of the match.
-            sent = conn.headers.get(SECRET_HEADER, "").encode("latin-1")
-            if not hmac.compare_digest(sent, self.secret):
-                return False
+        if self.secret is not None and not _secret_sent(conn, self.secret, secret_as_bearer=secret_as_bearer):
+            return False
         return not self.networks or _in_networks(conn.client.host if conn.client else None, self.networks)
+
+
+def _secret_sent(conn: HTTPConnection, secret: bytes, *, secret_as_bearer: bool) -> bool:
+    sent = conn.headers.get(SECRET_HEADER)
+    if sent is None and secret_as_bearer:
+        scheme, _, credentials = conn.headers.get("authorization", "").partition(" ")
+        sent = credentials.strip() if scheme.lower() == "bearer" else None
+    # Header values arrive as latin-1 text; their raw bytes are compared, in time independent of the match.
+    return hmac.compare_digest((sent or "").encode("latin-1"), secret)
 
 
 def _in_networks(address: str | None, networks: tuple[Network, ...]) -> bool:

@@ -46,7 +46,7 @@ def _exposition() -> bytes:
 
 
 async def metrics(request: Request) -> Response:
-    if not app_state(request).gateway.allows(request):
+    if not app_state(request).gateway.allows(request, secret_as_bearer=True):
         return refused()
     # Reading every worker's file is blocking I/O: off the event loop.
     body = await run_in_threadpool(_exposition)

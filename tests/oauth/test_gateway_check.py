@@ -157,3 +157,9 @@ async def test_allowed_networks(settings: Settings) -> None:
     finally:
         for application in (nets, both, neither):
             await application.state.consentry.database.dispose()
+
+
+async def test_the_secret_never_comes_as_the_bearer_token(client: httpx.AsyncClient) -> None:
+    """The check's Authorization header is the API request's own: the gateway's secret sent there proves nothing."""
+    response = await client.get("/oauth/check", headers={"authorization": f"Bearer {GATEWAY_SECRET}"})
+    assert (response.status_code, response.content) == (403, b"")
