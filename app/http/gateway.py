@@ -3,7 +3,8 @@
 The gateway proves itself with a shared secret in ``X-Consentry-Gateway-Secret`` (``CONSENTRY_GATEWAY_SECRET``,
 compared in constant time), by calling from an allowed network (``CONSENTRY_GATEWAY_NETWORKS``, CIDRs), or both:
 every rule that is configured must hold, and with none configured nobody may call. A refusal is a bare 403 that
-says nothing about which rule failed.
+says nothing about which rule failed. ``/metrics`` also takes the secret as ``Authorization: Bearer``, the one way
+Prometheus sends a credential.
 
 The network is matched against the address the app sees the request come from (as ``app.http.auth.client_ip``): with
 ``serve --proxy-headers``, a caller listed in ``--forwarded-allow-ips`` that sends ``X-Forwarded-For`` is taken at
