@@ -57,11 +57,13 @@ def render(template: Path, values: dict[str, str]) -> str:
     return _PLACEHOLDER.sub(lambda match: values[match.group(1)], text)
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: float = 30) -> None:
+def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, timeout: float = 30,
+                  log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:]) if log and log.exists() else ""
+            raise RuntimeError(f"{what} exited with {process.returncode}\n{tail}")
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -236,7 +238,7 @@ def deployment(*, postgres_url: str, database: str, redis_url: str, env: dict[st
         bouncer = subprocess.Popen([pgbouncer, *as_user, str(ini)], stdout=subprocess.DEVNULL,
                                    stderr=(directory / "pgbouncer.log").open("wb"))
         stack.callback(stop, bouncer)
-        wait_for_port(pgbouncer_port, bouncer, "pgbouncer")
+        wait_for_port(pgbouncer_port, bouncer, "pgbouncer", log=directory / "pgbouncer.log")
 
         # Three Consentry processes from the systemd unit, all started at once on the empty database.
         nginx_port, api_port = _free_port(), _free_port()
@@ -269,7 +271,8 @@ def deployment(*, postgres_url: str, database: str, redis_url: str, env: dict[st
             stack.callback(stop, process)
             instances.append(Instance(port=port, process=process, log_path=log_path))
         for instance in instances:
-            wait_for_port(instance.port, instance.process, f"consentry on {instance.port}", timeout=90)
+            wait_for_port(instance.port, instance.process, f"consentry on {instance.port}", timeout=90,
+                          log=instance.log_path)
         timings = {"three processes migrated and listening (s)": time.monotonic() - started}
 
         stack.enter_context(serve_in_thread(platform_api(), api_port))
@@ -290,7 +293,7 @@ def deployment(*, postgres_url: str, database: str, redis_url: str, env: dict[st
                                    "-e", str(directory / "nginx-error.log")],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         stack.callback(stop, server)
-        wait_for_port(nginx_port, server, "nginx")
+        wait_for_port(nginx_port, server, "nginx", log=directory / "nginx-error.log")
 
         yield Deployment(directory=directory, nginx_url=f"http://127.0.0.1:{nginx_port}", instances=instances,
                          gateway_secret=gateway_secret,
