@@ -18,6 +18,7 @@ KEEP_ALIVE_SECONDS = 5
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    _fresh_metrics_directory()  # first: importing the app below creates this process's metric files there
     import uvicorn
 
     from app.db.migrate import upgrade_to_head
@@ -25,10 +26,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.services.permissions import load_catalog
 
     load_catalog(settings.permission_catalog_path)  # a bad catalogue path: one line now, not a traceback per worker
-    upgrade_to_head(settings.database_url)
-    # The parent process logs too (startup, workers that die and are replaced): as JSON lines, like the workers,
-    # instead of uvicorn's plain text (log_config=None keeps uvicorn from installing its own).
+    # The parent process logs too (the migrations it runs, startup, workers that die and are replaced): as JSON
+    # lines, like the workers, instead of uvicorn's plain text (log_config=None keeps uvicorn from installing its own).
     configure_logging(settings.log_level)
+    upgrade_to_head(settings.database_url)
     # X-Forwarded-For is believed only from these addresses (uvicorn's default is 127.0.0.1 alone): a proxy in
     # another container or host must be named, or every session shows the proxy's address and one per-IP sign-in
     # limit covers everybody.
@@ -45,6 +46,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 proxy_headers=args.proxy_headers, forwarded_allow_ips=args.forwarded_allow_ips, log_level="info",
                 log_config=None, timeout_keep_alive=KEEP_ALIVE_SECONDS)
     return 0
+
+
+def _fresh_metrics_directory() -> None:
+    """With PROMETHEUS_MULTIPROC_DIR (several workers' metrics, app.metrics), start from an empty directory, as
+    prometheus-client requires: files left by an earlier run would be added to this one's counts. The directory is
+    this ``serve``'s own (deploy/systemd gives each instance one), so nothing another server writes is lost."""
+    from pathlib import Path
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for leftover in path.glob("*.db"):
+        leftover.unlink()
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:

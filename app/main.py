@@ -9,14 +9,17 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from app import metrics
 from app.db.engines import create_database
 from app.graphql.endpoint import graphql_routes
 from app.http import health
+from app.http import metrics as metrics_endpoint
 from app.http.faults import DatabaseFaultMiddleware
 from app.http.hsts import StrictTransportSecurityMiddleware
 from app.http.logs import RequestContextMiddleware, configure_logging
 from app.http.request_body import RequestBodyMiddleware
 from app.http.state import AppState, DatabaseSessionMiddleware
+from app.oauth import check
 from app.oauth.routes import routes as oauth_routes
 from app.services.oauth1.nonces import NonceStore
 from app.services.permissions import load_catalog
@@ -39,6 +42,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                                    slowdown_seconds=settings.login_slowdown_seconds, redis_url=settings.redis_url),
         oauth1_nonces=NonceStore(settings.redis_url),
     )
+    metrics.watch_pool(state.database.async_engine.sync_engine, "async")
+    metrics.watch_pool(state.database.sync_engine, "sync")
+    if state.database.sync_autocommit_engine.pool is not state.database.sync_engine.pool:  # SQLite: a pool of its own
+        metrics.watch_pool(state.database.sync_autocommit_engine, "sync")
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -52,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         yield
         await state.oauth1_nonces.close()
         await state.database.dispose()
+        metrics.process_exiting()
 
     # Outermost first: production's HSTS header goes on every answer; the request ID covers everything; the whole
     # body is read (within its size and time bounds) before any database work, so no request holds a connection
@@ -59,14 +67,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # them into 500s; the per-request session sits closest to the routes.
     middleware = [
         *([Middleware(StrictTransportSecurityMiddleware)] if settings.is_production else []),
-        Middleware(RequestContextMiddleware),
+        Middleware(RequestContextMiddleware, observe=metrics_endpoint.observe_request),
         Middleware(RequestBodyMiddleware, timeout_seconds=settings.request_body_timeout_seconds),
         Middleware(DatabaseFaultMiddleware),
         Middleware(DatabaseSessionMiddleware, database=state.database),
     ]
     app = Starlette(
         debug=False,
-        routes=[*health.routes, *graphql_routes(settings), *oauth_routes, *web_routes],
+        routes=[*health.routes, *metrics_endpoint.routes, *graphql_routes(settings), *check.routes, *oauth_routes,
+                *web_routes],
         middleware=middleware,
         lifespan=lifespan,
     )

@@ -6,6 +6,7 @@ HTTPS issuer, so a forgotten variable fails loudly instead of running insecurely
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -13,6 +14,7 @@ from typing import Any
 
 from limits import parse as parse_limit
 
+GATEWAY_SECRET_MIN_LENGTH = 32
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - development only: validate() refuses it in production
 
 
@@ -57,6 +59,10 @@ class Settings:
     login_attempts_per_device: str | None = None  # a known device's own budget; unset: as per account
     login_slowdown_seconds: int = 60  # once a budget is spent: one attempt per this many seconds
     log_level: str = "INFO"
+    # Who may call the gateway check and /metrics (app.http.gateway): a shared secret the gateway sends in a header,
+    # networks it calls from (CIDRs), or both (then both must match). Neither set: nobody may.
+    gateway_secret: str | None = None
+    gateway_networks: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -94,6 +100,15 @@ class Settings:
                 raise ConfigurationError(f"CONSENTRY_LOGIN_ATTEMPTS_{name} must read like '10/15 minutes'") from exc
         if self.login_slowdown_seconds < 1:
             raise ConfigurationError("CONSENTRY_LOGIN_SLOWDOWN_SECONDS must be at least 1")
+        if self.gateway_secret is not None and len(self.gateway_secret) < GATEWAY_SECRET_MIN_LENGTH:
+            raise ConfigurationError(
+                f"CONSENTRY_GATEWAY_SECRET must be at least {GATEWAY_SECRET_MIN_LENGTH} characters")
+        for network in self.gateway_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ConfigurationError(f"CONSENTRY_GATEWAY_NETWORKS: {network!r} is not an address or a network "
+                                         "like 10.0.0.0/8") from exc
         if self.is_production:
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise ConfigurationError("production needs CONSENTRY_SECRET_KEY of at least 32 characters")
@@ -123,6 +138,8 @@ def load_settings() -> Settings:
         login_attempts_per_device=os.environ.get("CONSENTRY_LOGIN_ATTEMPTS_PER_DEVICE") or None,
         login_slowdown_seconds=_env_int("LOGIN_SLOWDOWN_SECONDS", Settings.login_slowdown_seconds),
         log_level=_env("LOG_LEVEL", Settings.log_level).upper(),
+        gateway_secret=os.environ.get("CONSENTRY_GATEWAY_SECRET") or None,
+        gateway_networks=tuple(part.strip() for part in _env("GATEWAY_NETWORKS", "").split(",") if part.strip()),
     )
     settings.validate()
     return settings

@@ -20,6 +20,8 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 from sqlalchemy.util.concurrency import await_
 from sqlalchemy.util.queue import AsyncAdaptedQueue, Empty
 
+from app.metrics import ASYNC_POOL_WAITING
+
 
 class FirstComeQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
     """A pool queue that hands each returned connection to the request that has waited longest."""
@@ -59,6 +61,7 @@ class FirstComeQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
         waiter: asyncio.Future[ConnectionPoolEntry] = loop.create_future()
         self._waiters.append(waiter)
         timer = loop.call_later(timeout, _give_up, waiter) if timeout is not None else None
+        ASYNC_POOL_WAITING.inc()  # only here, where a request really waits: the fast path above counts nothing
         try:
             return await waiter
         except BaseException:
@@ -69,6 +72,7 @@ class FirstComeQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
                 waiter.cancel()
             raise
         finally:
+            ASYNC_POOL_WAITING.dec()
             if timer is not None:
                 timer.cancel()
 

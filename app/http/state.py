@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
@@ -11,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.db.engines import Database
 from app.http.faults import describe
+from app.http.gateway import GatewayPolicy
 from app.services.oauth1.nonces import NonceStore
 from app.services.permissions import Catalog
 from app.services.ratelimit import LoginLimiter
@@ -31,6 +33,11 @@ class AppState:
     @property
     def session_policy(self) -> SessionPolicy:
         return SessionPolicy.of(self.settings)
+
+    @cached_property
+    def gateway(self) -> GatewayPolicy:
+        """Who may call the gateway check and /metrics (parsed once; Settings.validate checked the networks)."""
+        return GatewayPolicy.of(self.settings)
 
 
 def app_state(conn: HTTPConnection) -> AppState:

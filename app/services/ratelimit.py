@@ -44,6 +44,7 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
 from limits.storage import storage_from_string
 
+from app import metrics
 from app.services.errors import DomainError, RateLimited
 from app.services.known_devices import KnownDevice
 
@@ -117,6 +118,7 @@ class _Budget:
     item: RateLimitItem
     key: str
     slowed: RateLimitItem | None = None
+    kind: str = "ip"  # which budget, for the refusals metric: account, device or ip
 
     @property
     def slowed_key(self) -> str:
@@ -174,8 +176,9 @@ class LoginLimiter:
         if device is not None and device.username_key == username_key:  # a verdict for this account only
             # A known device answers to its own budget alone: a stranger who spent the address's budget (a shared
             # NAT, a campus network) must not lock the owner out of a device they already use.
-            return (_Budget(self.per_device, f"login:device:{username_key}:{device.device_id}", self.slowed),)
-        subject = _Budget(self.per_account, f"login:account:{username_key}", self.slowed)
+            return (_Budget(self.per_device, f"login:device:{username_key}:{device.device_id}", self.slowed,
+                            "device"),)
+        subject = _Budget(self.per_account, f"login:account:{username_key}", self.slowed, "account")
         return subject, _Budget(self.per_ip, f"login:ip:{ip_address or _NO_IP}")
 
     async def reserve(self, *, username_key: str, ip_address: str | None,
@@ -207,6 +210,7 @@ class LoginLimiter:
             if units is None:
                 # Refused: this attempt never reaches the password check, so it leaves no count behind.
                 await _give_back(storage, taken)
+                metrics.RATE_LIMIT_REFUSALS.labels(budget.kind).inc()
                 raise RateLimited(TOO_MANY_ATTEMPTS, retry_after=await self._wait(storage, budgets),
                                   field="username")
             taken.extend(units)

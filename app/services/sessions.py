@@ -19,13 +19,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app import metrics
 from app.db.engines import transaction
 from app.models import Account, LoginSession, utcnow
 from app.models.base import detached_from_row, table_of
 from app.services.accounts import WRONG_CREDENTIALS, check_credentials_by, username_key
 from app.services.devices import describe_location, describe_user_agent
 from app.services.digests import digest, new_token
-from app.services.errors import Invalid, NotFound
+from app.services.errors import DomainError, Invalid, NotFound, RateLimited
 from app.services.known_devices import KnownDevice
 from app.services.paging import After, KeysetList, ListPage
 from app.services.passwords import in_password_thread
@@ -295,11 +296,23 @@ async def sign_in(
     hop per statement step with aiosqlite, and on a single core every return to the loop is a context switch
     into caches the password hash has just evicted.
     """
-    async with counted_attempt(limiter, username_key=username_key(username), ip_address=ip_address, device=device):
-        signed_in = await in_password_thread(functools.partial(
-            _check_and_open, engine, username=username, password=password, ip_address=ip_address,
-            user_agent=user_agent, client_kind=client_kind, policy=policy,
-            replacing_token=replacing_token))
+    try:
+        async with counted_attempt(limiter, username_key=username_key(username), ip_address=ip_address,
+                                   device=device):
+            signed_in = await in_password_thread(functools.partial(
+                _check_and_open, engine, username=username, password=password, ip_address=ip_address,
+                user_agent=user_agent, client_kind=client_kind, policy=policy,
+                replacing_token=replacing_token))
+    except RateLimited:
+        metrics.SIGN_IN_LIMITED.inc()
+        raise
+    except DomainError:
+        metrics.SIGN_IN_WRONG.inc()
+        raise
+    except Exception:
+        metrics.SIGN_IN_ERROR.inc()
+        raise
+    metrics.SIGN_IN_SUCCESS.inc()
     return signed_in
 
 

@@ -18,7 +18,11 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    url = config.get_main_option("sqlalchemy.url") or ""
+    # psycopg prepares a statement it runs often under a fixed name that stays on the server connection; behind
+    # PgBouncer in transaction mode that connection goes on to other clients, so migrations prepare nothing.
+    engine = create_engine(url, **({"connect_args": {"prepare_threshold": None}}
+                                   if url.startswith("postgresql+psycopg") else {}))
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Instances that start together (each `serve` migrates first) take turns: the next one finds the schema

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app import metrics
 from app.models import AuthorizationCode, Grant, OAuthToken, utcnow
 from app.services.digests import digest, new_token
 from app.services.errors import Invalid
@@ -43,6 +44,7 @@ def find_live_code(session: Session, *, code: str, app_id: uuid.UUID) -> Authori
     if row is None or row.app_id != app_id:
         return None
     if row.used_at is not None:
+        metrics.CODE_REUSE.inc()
         revoke_tokens_of_code(session, grant_id=row.grant_id, code_id=row.id)
         return None
     return row if row.expires_at > utcnow() else None
@@ -59,7 +61,9 @@ def redeem_code(session: Session, *, code: AuthorizationCode, tokens: NewTokens)
         new_row=lambda grant: new_token_row(tokens, grant=grant, family_id=uuid.uuid4(), code_id=code.id),
     )
     if row is not None:
+        metrics.TOKENS_ISSUED.inc()
         return row
+    metrics.CODE_REUSE.inc()
     revoke_tokens_of_code(session, grant_id=code.grant_id, code_id=code.id)
     raise Invalid("The authorization code was already used.")
 

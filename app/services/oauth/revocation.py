@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app import metrics
 from app.db.engines import transaction
 from app.models import (
     Account,
@@ -112,18 +113,23 @@ async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uu
     grants, *rest = _REVOKE_ONE_BY_PROTOCOL[protocol] if grant_id is not None else _REVOKE_ALL
     ended = await db.execute(grants, params)
     for statement in rest:
-        await db.execute(statement, params)
+        result = await db.execute(statement, params)
+        if statement.table in (_tokens, _oauth1_tokens):
+            # Counted before the caller commits: a commit that then fails (the database gone) overcounts, and a
+            # metric may.
+            metrics.TOKENS_REVOKED.labels("access_revoked").inc(cast("CursorResult[Any]", result).rowcount)
     return int(cast("CursorResult[Any]", ended).rowcount)  # an UPDATE's result (SQLAlchemy's advice: cast)
 
 
 # --- the token endpoint's thread (sync) ------------------------------------------------------------------------------
 
 
-def end_tokens(session: Session, *, grant_id: uuid.UUID, criteria: ColumnElement[bool]) -> None:
-    """Lock the grant (``locks``), then end its matching live tokens in one bulk UPDATE, committed on its own."""
+def end_tokens(session: Session, *, grant_id: uuid.UUID, criteria: ColumnElement[bool], reason: str) -> None:
+    """Lock the grant (``locks``), then end its matching live tokens in one bulk UPDATE, committed on its own.
+    ``reason`` files the ended tokens in the ``consentry_oauth_tokens_revoked`` metric."""
     try:
         lock_grant(session, grant_id)
-        session.execute(
+        ended = session.execute(
             update(OAuthToken)
             .where(col(OAuthToken.grant_id) == grant_id, criteria, col(OAuthToken.revoked_at).is_(None))
             .values(revoked_at=utcnow())
@@ -132,22 +138,26 @@ def end_tokens(session: Session, *, grant_id: uuid.UUID, criteria: ColumnElement
     except BaseException:
         session.rollback()
         raise
+    metrics.TOKENS_REVOKED.labels(reason).inc(cast("CursorResult[Any]", ended).rowcount)
 
 
 def revoke_tokens_of_code(session: Session, *, grant_id: uuid.UUID, code_id: uuid.UUID) -> None:
     """End every token issued from one code (RFC 6749 §4.1.2: the code was replayed)."""
-    end_tokens(session, grant_id=grant_id, criteria=col(OAuthToken.code_id) == code_id)
+    end_tokens(session, grant_id=grant_id, criteria=col(OAuthToken.code_id) == code_id, reason="code_replay")
 
 
-def revoke_family(session: Session, *, grant_id: uuid.UUID, family_id: uuid.UUID) -> None:
+def revoke_family(session: Session, *, grant_id: uuid.UUID, family_id: uuid.UUID,
+                  reason: str = "reuse_detected") -> None:
     """Revoke every token descended from one code (RFC 9700 §4.14.2: refresh token reuse)."""
-    end_tokens(session, grant_id=grant_id, criteria=col(OAuthToken.family_id) == family_id)
+    end_tokens(session, grant_id=grant_id, criteria=col(OAuthToken.family_id) == family_id, reason=reason)
 
 
 def revoke_token(session: Session, *, view: TokenView) -> None:
     """RFC 7009: revoking a refresh token also revokes every access token of its family; revoking an access token
     ends its row, refresh token included."""
     if view.is_refresh_token:
-        revoke_family(session, grant_id=view.row.grant_id, family_id=view.row.family_id)
+        revoke_family(session, grant_id=view.row.grant_id, family_id=view.row.family_id,
+                      reason="revocation_endpoint")
         return
-    end_tokens(session, grant_id=view.row.grant_id, criteria=col(OAuthToken.id) == view.row.id)
+    end_tokens(session, grant_id=view.row.grant_id, criteria=col(OAuthToken.id) == view.row.id,
+               reason="revocation_endpoint")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from app import metrics
 from app.db.engines import transaction
 from app.models import Account, App, Grant, OAuthToken, utcnow
 from app.services.digests import digest
@@ -128,6 +129,7 @@ def find_live_refresh_token(session: Session, *, refresh_token: str, app_id: uui
     if row is None or row.app_id != app_id or row.revoked_at is not None:
         return None
     if row.refresh_used_at is not None:
+        metrics.REFRESH_TOKEN_REUSE.inc()
         revoke_family(session, grant_id=row.grant_id, family_id=row.family_id)
         return None
     return row if row.refresh_expires_at is not None and row.refresh_expires_at > utcnow() else None
@@ -145,7 +147,9 @@ def rotate_refresh_token(session: Session, *, old: OAuthToken, tokens: NewTokens
         new_row=lambda grant: new_token_row(tokens, grant=grant, family_id=old.family_id, code_id=old.code_id),
     )
     if row is not None:
+        metrics.TOKENS_REFRESHED.inc()
         return row
+    metrics.REFRESH_TOKEN_REUSE.inc()
     revoke_family(session, grant_id=old.grant_id, family_id=old.family_id)
     raise Invalid("The refresh token was already used.")
 
@@ -202,15 +206,17 @@ class AccessContext:
     grant_id: uuid.UUID
     grant_last_used_at: datetime | None
     scopes: frozenset[str]
+    client_id: str  # the app's, as gateways pass it on (X-Consentry-Client)
 
 
 # Built once: the bearer check runs on every API call. Plain columns run on the connection skip the ORM's
 # statement building and object loading, which cost more than the SELECT itself.
 _LIVE_ACCESS_TOKEN = (
     select(col(OAuthToken.scopes), col(Grant.id), col(Grant.last_used_at), col(Account.id), col(Account.username),
-           col(Account.name), col(Account.email))
+           col(Account.name), col(Account.email), col(App.client_id))
     .join_from(OAuthToken, Grant, col(Grant.id) == col(OAuthToken.grant_id))
     .join(Account, col(Account.id) == col(OAuthToken.account_id))
+    .join(App, col(App.id) == col(OAuthToken.app_id))
     .where(
         col(OAuthToken.access_digest) == bindparam("digest"),
         col(OAuthToken.revoked_at).is_(None),
@@ -227,9 +233,10 @@ async def authenticate_access_token(db: AsyncSession, *, token: str) -> AccessCo
     row = (await connection.execute(_LIVE_ACCESS_TOKEN, {"digest": digest(token), "now": utcnow()})).first()
     if row is None:
         return None
-    scopes, grant_id, last_used_at, account_id, username, name, email = row
+    scopes, grant_id, last_used_at, account_id, username, name, email, client_id = row
     return AccessContext(account=TokenAccount(id=account_id, username=username, name=name, email=email),
-                         grant_id=grant_id, grant_last_used_at=last_used_at, scopes=frozenset(split_scopes(scopes)))
+                         grant_id=grant_id, grant_last_used_at=last_used_at, scopes=frozenset(split_scopes(scopes)),
+                         client_id=client_id)
 
 
 async def mark_grant_used(db: AsyncSession, *, access: AccessContext) -> None:
