@@ -105,7 +105,7 @@ async def find_live_token(db: AsyncSession, *, token: str) -> LiveToken | None:
      name, email) = row
     access = AccessContext(account=TokenAccount(id=account_id, username=username, name=name, email=email),
                            grant_id=grant_id, grant_last_used_at=last_used_at,
-                           scopes=frozenset(split_scopes(scopes)))
+                           scopes=frozenset(split_scopes(scopes)), client_id=client_id)
     return LiveToken(id=token_id, token=token, consumer_key=client_id, consumer_secret_sealed=client_secret_sealed,
                      token_secret_sealed=secret_sealed, access=access)
 
