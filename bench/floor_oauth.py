@@ -83,7 +83,7 @@ def routes(account_id: uuid.UUID, scopes: str) -> list[Route]:
         row = (await (await request_db(request).connection()).execute(_ACCOUNT, {"id": account_id})).one()
         request.scope.setdefault("state", {})["oauth_access"] = AccessContext(
             account=TokenAccount(id=row.id, username=row.username, name=row.name, email=row.email),
-            grant_id=grant_id, grant_last_used_at=utcnow(), scopes=granted)
+            grant_id=grant_id, grant_last_used_at=utcnow(), scopes=granted, client_id="bench-unguarded")
         return await handler(request)  # type: ignore[no-any-return]
 
     return [Route("/bench/floor/introspect", introspect, methods=["POST"]),

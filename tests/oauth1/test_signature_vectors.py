@@ -47,7 +47,8 @@ def _server() -> ConsentryOAuth1Server:
 
 def _protector(token_secret: str) -> _PreloadedProtector:
     access = AccessContext(account=TokenAccount(id=None, username="jane", name="Jane", email=None),  # type: ignore[arg-type]
-                           grant_id=None, grant_last_used_at=None, scopes=frozenset())  # type: ignore[arg-type]
+                           grant_id=None, grant_last_used_at=None, scopes=frozenset(),  # type: ignore[arg-type]
+                           client_id=CONSUMER_KEY)
     found = LiveToken(id=None, token="nnch734d00sl2jdk", consumer_key=CONSUMER_KEY,  # type: ignore[arg-type]
                       consumer_secret_sealed=seal(CONSUMER_SECRET, secret_key=KEY),
                       token_secret_sealed=seal(token_secret, secret_key=KEY), access=access)
