@@ -12,6 +12,7 @@ from strawberry import Info
 from app.graphql.context import Context
 from app.graphql.ids import node_id
 from app.graphql.pagination import page_from
+from app.graphql.security_events import SecurityEvent, SecurityEventKind, security_event_connection
 from app.graphql.types import App, Connection, Node, Permission, Session, build_connection, permission_lists
 from app.models import Account as AccountModel
 from app.services import apps as app_service
@@ -101,6 +102,16 @@ class Account(Node):
         nodes = [ConnectedApp.from_model(grant, apps[grant.app_id], ctx.state.catalog) for grant in shown]
         return build_connection(nodes, positions=[grant_service.position_of(grant) for grant in shown],
                                 total=listed.total, has_more=listed.has_more, page=page)
+
+    @strawberry.field(description="What happened to the account (sign-ins, logouts, apps authorized and revoked, "
+                                  "password changes), newest first. Kept for `CONSENTRY_SECURITY_EVENT_DAYS` days.")
+    async def security_events(
+        self, info: Info[Context, None], first: First = None, after: After = None,
+        kinds: Annotated[list[SecurityEventKind] | None, strawberry.argument(
+            description="Only events of these kinds (all kinds when omitted).")] = None,
+    ) -> Connection[SecurityEvent]:
+        return await security_event_connection(info.context, account=self.model, current_session_id=self.session_id,
+                                               first=first, after=after, kinds=kinds)
 
     @strawberry.field(description="Apps this account registered as a developer, newest first.")
     async def registered_apps(

@@ -9,7 +9,7 @@ from app.graphql.context import Context
 from app.graphql.errors import UserError, user_errors
 from app.graphql.ids import AUTHORIZATION_REQUEST, from_global_id
 from app.oauth.redirects import answer_uri
-from app.graphql.types import App
+from app.graphql.types import App, RevocationReceipt
 from app.services import apps as app_service
 from app.services import grants as grant_service
 from app.services.oauth import revocation
@@ -42,12 +42,15 @@ class DenyAuthorizationPayload:
 
 @strawberry.input(description="Which app `revokeAccess` disconnects.")
 class RevokeAccessInput:
-    app_id: strawberry.ID = strawberry.field(description="ID of the connected `App`.")
+    app_id: strawberry.ID = strawberry.field(
+        description="ID of the connected `App`, or of the `ConnectedApp` (`connectedApps.nodes.id`).")
 
 
 @strawberry.type(description="Result of `revokeAccess`.")
 class RevokeAccessPayload:
     app: App | None = strawberry.field(description="The app that lost access; all its tokens are dead.")
+    receipt: RevocationReceipt | None = strawberry.field(
+        description="The app's access and refresh tokens that ended (zero when its access had already ended).")
     user_errors: list[UserError] = strawberry.field(
         description="`NOT_FOUND` when the account never connected the app. Revoking an app whose access already "
                     "ended succeeds again (two revokes at once both succeed).")
@@ -86,7 +89,8 @@ async def authorize(info: Info[Context, None], input: AuthorizeInput) -> Authori
         async with ctx.db() as db:
             answer = await grant_service.approve_authorization_request(
                 db, account=login.account, session_id=login.session.id,
-                request_id=from_global_id(input.request_id, AUTHORIZATION_REQUEST), settings=ctx.state.settings)
+                request_id=from_global_id(input.request_id, AUTHORIZATION_REQUEST), settings=ctx.state.settings,
+                actor=ctx.actor())
     except DomainError as error:
         return AuthorizePayload(redirect_uri=None, user_errors=user_errors(error))
     return AuthorizePayload(redirect_uri=answer_uri(answer, issuer=ctx.state.settings.issuer), user_errors=[])
@@ -110,11 +114,13 @@ async def revoke_access(info: Info[Context, None], input: RevokeAccessInput) -> 
     login = ctx.require_login()
     try:
         async with ctx.db() as db:
-            app = await revocation.revoke_access(db, account=login.account,
-                                                    app_id=from_global_id(input.app_id, "App"))
+            revoked = await revocation.revoke_access(
+                db, account=login.account, app_id=from_global_id(input.app_id, "App"),
+                grant_id=from_global_id(input.app_id, "ConnectedApp"), actor=ctx.actor())
     except DomainError as error:
-        return RevokeAccessPayload(app=None, user_errors=user_errors(error))
-    return RevokeAccessPayload(app=App.from_model(app), user_errors=[])
+        return RevokeAccessPayload(app=None, receipt=None, user_errors=user_errors(error))
+    return RevokeAccessPayload(app=App.from_model(revoked.app), receipt=RevocationReceipt.from_receipt(revoked.receipt),
+                               user_errors=[])
 
 
 async def register_app(info: Info[Context, None], input: RegisterAppInput) -> RegisterAppPayload:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from app.services.apps import AppRow, get_apps_by_ids
+from app.services.security_events import Actor
 from app.services.sessions import Authenticated
 from app.http.state import AppState
 
@@ -83,6 +84,11 @@ class Context:
         if self.login is None:
             raise NotSignedIn()
         return self.login
+
+    def actor(self) -> Actor:
+        """The signed-in session as the security timeline names who did something (``require_login`` first)."""
+        login = self.require_login()
+        return Actor.of(login.session.id, login.session)
 
 
 async def _load_app_lists(lock: asyncio.Lock, session: AsyncSession,

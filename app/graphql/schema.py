@@ -10,6 +10,7 @@ from app.graphql.account import Account, ConnectedApp
 from app.graphql.context import Context
 from app.graphql.ids import from_global_id
 from app.graphql.node import resolve_node
+from app.graphql.security_events import SecurityEvent
 from app.graphql.error_policy import ConsentrySchema
 from app.graphql.security import schema_extensions
 from app.graphql.types import AuthorizationRequest, Node, Permission
@@ -72,5 +73,5 @@ class Mutation:
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema, with the extensions of this deployment's profile."""
-    return ConsentrySchema(query=Query, mutation=Mutation, types=[ConnectedApp],
+    return ConsentrySchema(query=Query, mutation=Mutation, types=[ConnectedApp, SecurityEvent],
                            extensions=schema_extensions(settings))

@@ -2,7 +2,8 @@
 
 from app.models.account import Account, LoginSession
 from app.models.base import utcnow
-from app.models.oauth import App, AuthorizationCode, AuthorizationRequest, Grant, OAuthToken
+from app.models.oauth import App, AuthorizationCode, AuthorizationRequest, Grant, GrantUse, OAuthToken
+from app.models.security import SecurityEvent
 
 __all__ = [
     "Account",
@@ -10,7 +11,9 @@ __all__ = [
     "AuthorizationCode",
     "AuthorizationRequest",
     "Grant",
+    "GrantUse",
     "LoginSession",
     "OAuthToken",
+    "SecurityEvent",
     "utcnow",
 ]

@@ -182,6 +182,8 @@ class AppRow(Protocol):
     website_url: str | None
     icon_url: str | None
     developer_name: str | None
+    privacy_policy_url: str | None
+    terms_url: str | None
     confidential: bool
     redirect_uris: list[str]
     scopes: str

@@ -26,6 +26,7 @@ from app.services.errors import Invalid, NotFound
 from app.services.oauth.codes import add_authorization_code
 from app.services.paging import After, KeysetList, ListPage
 from app.services.permissions import join_scopes, split_scopes
+from app.services.security_events import NOBODY, Actor, Kind, record_event
 from app.settings import Settings
 
 
@@ -249,14 +250,19 @@ async def _upsert_grant(db: AsyncSession, *, request: AuthorizationRequest) -> G
 
 
 async def approve_authorization_request(
-    db: AsyncSession, *, account: Account, session_id: uuid.UUID, request_id: uuid.UUID | None, settings: Settings
+    db: AsyncSession, *, account: Account, session_id: uuid.UUID, request_id: uuid.UUID | None, settings: Settings,
+    actor: Actor = NOBODY,
 ) -> ConsentAnswer:
-    """Approve: decide the request, update the grant and issue a 60-second code, all in one transaction."""
+    """Approve: decide the request, update the grant, record APP_AUTHORIZED (with the permissions given) and issue a
+    60-second code, all in one transaction."""
     pending = await get_authorization_request(db, account=account, session_id=session_id, request_id=request_id)
     request = pending.request
     async with transaction(db):
         await _decide(db, request=request, decision="approved")
         grant = await _upsert_grant(db, request=request)
+        await record_event(db, account_id=account.id, kind=Kind.APP_AUTHORIZED, actor=actor, app_id=pending.app.id,
+                           at=grant.authorized_at,
+                           details={"app_name": pending.app.name, "scopes": split_scopes(request.scopes)})
         code = add_authorization_code(
             db, grant=grant, redirect_uri=request.redirect_uri, scopes=request.scopes,
             code_challenge=request.code_challenge, code_challenge_method=request.code_challenge_method,

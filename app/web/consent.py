@@ -24,6 +24,7 @@ from app.services.grants import (
     grant_covers,
 )
 from app.services.permissions import split_scopes
+from app.services.security_events import Actor
 from app.http.state import app_state, request_db
 
 DECISIONS = ("approve", "deny")
@@ -81,7 +82,7 @@ async def consent_decision(request: Request) -> Response:
         if decision == "approve":
             answer = await approve_authorization_request(
                 request_db(request), account=login.account, session_id=login.session.id, request_id=request_id,
-                settings=settings)
+                settings=settings, actor=Actor.of(login.session.id, login.session))
         else:
             answer = await deny_authorization_request(
                 request_db(request), account=login.account, session_id=login.session.id, request_id=request_id)

@@ -10,9 +10,11 @@ statements (no ORM objects are loaded or synchronised): no caller reads revoked 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Table, Update, bindparam, select, update
+from sqlalchemy import ColumnElement, Table, Update, and_, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -22,6 +24,8 @@ from app.models import Account, App, AuthorizationCode, Grant, OAuthToken, utcno
 from app.services.apps import AppRow
 from app.services.errors import NotFound
 from app.services.oauth.locks import lock_grant
+from app.services.receipts import Receipt, tokens_ended
+from app.services.security_events import NOBODY, Actor, Kind, record_event
 
 if TYPE_CHECKING:
     from app.services.oauth.tokens import TokenView
@@ -31,12 +35,16 @@ _tokens: Table = OAuthToken.__table__  # type: ignore[attr-defined]
 _codes: Table = AuthorizationCode.__table__  # type: ignore[attr-defined]
 _apps: Table = App.__table__  # type: ignore[attr-defined]
 
-# Whether or not the grant is still active: revoking twice is still success (see revoke_access).
-_GRANT_OF_APP = (
+# Whether or not the grant is still active: revoking twice is still success (see revoke_access). By the app's ID or
+# by the grant's (the ConnectedApp's), always within the account.
+_GRANT_AND_APP = (
     select(_grants.c.id.label("grant_id"), *(_apps.c[name] for name in AppRow.__annotations__))
     .join(_apps, _apps.c.id == _grants.c.app_id)
-    .where(_grants.c.app_id == bindparam("app_id"), _grants.c.account_id == bindparam("account_id"))
+    .where(_grants.c.account_id == bindparam("account_id"))
 )
+_GRANT_OF_APP = _GRANT_AND_APP.where(_grants.c.app_id == bindparam("app_id"))
+_GRANT_BY_ID = _GRANT_AND_APP.where(_grants.c.id == bindparam("grant_id"))
+NOT_CONNECTED = "This app is not connected to your account."
 
 
 def _bulk_revocation(*, one_grant: bool) -> tuple[Update, Update, Update]:
@@ -50,9 +58,16 @@ def _bulk_revocation(*, one_grant: bool) -> tuple[Update, Update, Update]:
         return criteria
 
     now = bindparam("now", type_=_grants.c.revoked_at.type)
+    # Each ended row says what it still held (its receipt): a live access token, a live refresh token. Expired and
+    # rotated rows end too (a longer lifetime configured later cannot bring one back) but count for nothing.
+    still_live = (
+        (_tokens.c.access_expires_at > now).label("access_live"),
+        and_(_tokens.c.refresh_digest.is_not(None), _tokens.c.refresh_used_at.is_(None),
+             _tokens.c.refresh_expires_at > now).label("refresh_live"),
+    )
     return (
         update(_grants).where(*scope(_grants, "revoked_at")).values(revoked_at=now),
-        update(_tokens).where(*scope(_tokens, "revoked_at")).values(revoked_at=now),
+        update(_tokens).where(*scope(_tokens, "revoked_at")).values(revoked_at=now).returning(*still_live),
         update(_codes).where(*scope(_codes, "used_at")).values(used_at=now),
     )
 
@@ -61,34 +76,59 @@ _REVOKE_ONE = _bulk_revocation(one_grant=True)
 _REVOKE_ALL = _bulk_revocation(one_grant=False)
 
 
-async def revoke_access(db: AsyncSession, *, account: Account, app_id: uuid.UUID | None) -> AppRow:
-    """End the account's grant to the app and kill every token and pending code of it, in one transaction.
+@dataclass(frozen=True)
+class RevokedApp:
+    app: AppRow
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class RevokedGrants:
+    grants: int  # how many grants ended
+    receipt: Receipt
+
+
+async def revoke_access(
+    db: AsyncSession, *, account: Account, app_id: uuid.UUID | None = None, grant_id: uuid.UUID | None = None,
+    actor: Actor = NOBODY,
+) -> RevokedApp:
+    """End the account's grant to the app (named by the app's ID or by the grant's, a ConnectedApp's) and kill every
+    token and pending code of it, in one transaction with its APP_REVOKED event.
 
     A concurrent revoke of the same app that got there first leaves nothing to update, which is still success: so
     the grant is looked up whether or not it is still active (revoking is idempotent), and only an app this account
-    never connected is ``NotFound``.
+    never connected is ``NotFound``. Only the revoke that ended the grant records the event; the other's receipt
+    counts nothing.
     """
-    if app_id is None:
-        raise NotFound("This app is not connected to your account.", field="appId")
-    row = (await db.execute(_GRANT_OF_APP, {"app_id": app_id, "account_id": account.id})).first()
+    row = None
+    if grant_id is not None:
+        row = (await db.execute(_GRANT_BY_ID, {"grant_id": grant_id, "account_id": account.id})).first()
+    elif app_id is not None:
+        row = (await db.execute(_GRANT_OF_APP, {"app_id": app_id, "account_id": account.id})).first()
     if row is None:
-        raise NotFound("This app is not connected to your account.", field="appId")
+        raise NotFound(NOT_CONNECTED, field="appId")
     async with transaction(db):
-        await revoke_grants(db, account_id=account.id, grant_id=row.grant_id)
-    return row  # type: ignore[return-value]
+        revoked = await revoke_grants(db, account_id=account.id, grant_id=row.grant_id)
+        if revoked.grants:
+            await record_event(db, account_id=account.id, kind=Kind.APP_REVOKED, actor=actor, app_id=row.id,
+                               at=revoked.receipt.ended_at,
+                               details={"app_name": row.name, **revoked.receipt.as_details()})
+    return RevokedApp(app=row, receipt=revoked.receipt)  # type: ignore[arg-type]
 
 
-async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uuid.UUID | None = None) -> int:
+async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uuid.UUID | None = None,
+                        now: datetime | None = None) -> RevokedGrants:
     """End the account's grant (or, without ``grant_id``, all of them) with every token and unused code, in three
-    bulk UPDATEs inside the caller's transaction. Returns how many grants ended."""
-    params: dict[str, object] = {"of_account": account_id, "now": utcnow()}
+    bulk UPDATEs inside the caller's transaction. Returns how many grants ended, and the receipt of the tokens."""
+    ended_at = now or utcnow()
+    params: dict[str, object] = {"of_account": account_id, "now": ended_at}
     if grant_id is not None:
         params["of_grant"] = grant_id
     grants, tokens, codes = _REVOKE_ONE if grant_id is not None else _REVOKE_ALL
     ended = await db.execute(grants, params)
-    await db.execute(tokens, params)
+    receipt = tokens_ended((await db.execute(tokens, params)).all(), ended_at)
     await db.execute(codes, params)
-    return int(ended.rowcount)  # type: ignore[attr-defined]
+    return RevokedGrants(grants=int(ended.rowcount), receipt=receipt)  # type: ignore[attr-defined]
 
 
 # --- the token endpoint's thread (sync) ------------------------------------------------------------------------------
