@@ -37,10 +37,10 @@ def sessions_ended(count: int, at: datetime) -> Receipt:
 
 
 def tokens_ended(rows: Iterable[Any], at: datetime) -> Receipt:
-    """The receipt of a token UPDATE's RETURNING rows (``access_live``, ``refresh_live``: what each row still
-    held when it ended)."""
+    """The receipt of a token UPDATE's RETURNING rows (``access_expires_at``, ``refresh_expires_at``,
+    ``refresh_used_at``): the access and refresh tokens that were still live when they ended ``at``."""
     access = refresh = 0
     for row in rows:
-        access += bool(row.access_live)
-        refresh += bool(row.refresh_live)
+        access += row.access_expires_at > at
+        refresh += row.refresh_expires_at is not None and row.refresh_used_at is None and row.refresh_expires_at > at
     return Receipt(access_tokens=access, refresh_tokens=refresh, sessions=0, ended_at=at)

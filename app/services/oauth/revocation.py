@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Table, Update, and_, bindparam, select, update
+from sqlalchemy import ColumnElement, Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -58,16 +58,13 @@ def _bulk_revocation(*, one_grant: bool) -> tuple[Update, Update, Update]:
         return criteria
 
     now = bindparam("now", type_=_grants.c.revoked_at.type)
-    # Each ended row says what it still held (its receipt): a live access token, a live refresh token. Expired and
-    # rotated rows end too (a longer lifetime configured later cannot bring one back) but count for nothing.
-    still_live = (
-        (_tokens.c.access_expires_at > now).label("access_live"),
-        and_(_tokens.c.refresh_digest.is_not(None), _tokens.c.refresh_used_at.is_(None),
-             _tokens.c.refresh_expires_at > now).label("refresh_live"),
-    )
+    # Each ended row says what it still held, for the receipt (``receipts.tokens_ended``): expired and rotated rows
+    # end too (a longer lifetime configured later cannot bring one back) but count for nothing. Plain columns, judged
+    # in Python: SQLite 3.40 evaluates ``IS NULL`` wrongly inside RETURNING.
+    held = (_tokens.c.access_expires_at, _tokens.c.refresh_expires_at, _tokens.c.refresh_used_at)
     return (
         update(_grants).where(*scope(_grants, "revoked_at")).values(revoked_at=now),
-        update(_tokens).where(*scope(_tokens, "revoked_at")).values(revoked_at=now).returning(*still_live),
+        update(_tokens).where(*scope(_tokens, "revoked_at")).values(revoked_at=now).returning(*held),
         update(_codes).where(*scope(_codes, "used_at")).values(used_at=now),
     )
 
