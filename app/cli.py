@@ -123,10 +123,12 @@ def _purge_expired(args: argparse.Namespace, settings: Settings) -> int:
     policy = SessionPolicy.of(settings)
 
     async def work(db: Any) -> int:
-        purged = await purge_expired(db, policy=policy, keep=timedelta(days=args.keep_days))
+        purged = await purge_expired(db, policy=policy, keep=timedelta(days=args.keep_days),
+                                     keep_security_events=timedelta(days=settings.security_event_days))
         print(f"Deleted {purged.login_sessions} ended sessions, {purged.oauth_tokens} dead tokens, "
               f"{purged.authorization_codes} expired codes and {purged.authorization_requests} expired "
-              f"authorization requests (ended more than {args.keep_days} days ago).")
+              f"authorization requests (ended more than {args.keep_days} days ago), and {purged.security_events} "
+              f"security events older than {settings.security_event_days} days.")
         return 0
 
     return _run_with_session(settings, work)
@@ -178,7 +180,8 @@ def _parser() -> argparse.ArgumentParser:
     app.set_defaults(run=_register_app)
 
     purge = commands.add_parser("purge-expired", help="delete ended sessions, dead tokens, expired codes and "
-                                                      "authorization requests (run it daily, e.g. from cron)")
+                                                      "authorization requests, and security events older than "
+                                                      "CONSENTRY_SECURITY_EVENT_DAYS (run it daily, e.g. from cron)")
     purge.add_argument("--keep-days", type=int, default=30,
                        help="keep what ended fewer days ago (replays of codes and refresh tokens are still caught)")
     purge.set_defaults(run=_purge_expired)

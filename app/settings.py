@@ -55,6 +55,7 @@ class Settings:
     max_sessions_per_account: int = 100
     login_attempts_per_device: str | None = None  # a known device's own budget; unset: as per account
     login_slowdown_seconds: int = 60  # once a budget is spent: one attempt per this many seconds
+    security_event_days: int = 365  # how long the security timeline keeps an event (purge-expired deletes older)
     log_level: str = "INFO"
 
     @property
@@ -93,6 +94,8 @@ class Settings:
                 raise ConfigurationError(f"CONSENTRY_LOGIN_ATTEMPTS_{name} must read like '10/15 minutes'") from exc
         if self.login_slowdown_seconds < 1:
             raise ConfigurationError("CONSENTRY_LOGIN_SLOWDOWN_SECONDS must be at least 1")
+        if self.security_event_days < 1:
+            raise ConfigurationError("CONSENTRY_SECURITY_EVENT_DAYS must be at least 1")
         if self.is_production:
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise ConfigurationError("production needs CONSENTRY_SECRET_KEY of at least 32 characters")
@@ -121,6 +124,7 @@ def load_settings() -> Settings:
         max_sessions_per_account=_env_int("MAX_SESSIONS_PER_ACCOUNT", Settings.max_sessions_per_account),
         login_attempts_per_device=os.environ.get("CONSENTRY_LOGIN_ATTEMPTS_PER_DEVICE") or None,
         login_slowdown_seconds=_env_int("LOGIN_SLOWDOWN_SECONDS", Settings.login_slowdown_seconds),
+        security_event_days=_env_int("SECURITY_EVENT_DAYS", Settings.security_event_days),
         log_level=_env("LOG_LEVEL", Settings.log_level).upper(),
     )
     settings.validate()

@@ -1,7 +1,8 @@
 """Deleting what can never be used again: ended sessions, dead tokens, expired codes and authorization requests.
 
 Nothing here is needed once it is over: an ended session is refused on its next request, and a token, code or
-pending consent past its expiry is refused too. What is kept for ``keep`` after it ended still does its last job
+pending consent past its expiry is refused too. Security events are history, kept for their own period
+(``CONSENTRY_SECURITY_EVENT_DAYS``, a year by default) and then deleted the same way. What is kept for ``keep`` after it ended still does its last job
 in that time: a code or rotated refresh token presented again is recognised as a replay and revokes what it led to
 (RFC 6749 §4.1.2, RFC 9700 §4.14). Grants stay: one row per account and app, which a new authorization reuses.
 
@@ -19,10 +20,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, Uuid, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import AuthorizationCode, AuthorizationRequest, LoginSession, OAuthToken, utcnow
+from app.models import AuthorizationCode, AuthorizationRequest, LoginSession, OAuthToken, SecurityEvent, utcnow
 from app.services.sessions import SessionPolicy
 
 DEFAULT_KEEP = timedelta(days=30)
+DEFAULT_SECURITY_EVENT_KEEP = timedelta(days=365)
 BATCH_SIZE = 5000
 
 
@@ -32,6 +34,7 @@ class Purged:
     authorization_codes: int
     oauth_tokens: int
     login_sessions: int
+    security_events: int = 0
 
 
 def _table(model: type[Any]) -> Table:
@@ -56,11 +59,13 @@ async def _purge(db: AsyncSession, table: Table, dead: ColumnElement[bool], batc
 
 
 async def purge_expired(db: AsyncSession, *, policy: SessionPolicy, keep: timedelta = DEFAULT_KEEP,
-                        batch_size: int = BATCH_SIZE, now: datetime | None = None) -> Purged:
-    """Delete what ended more than ``keep`` ago, table by table; returns how many rows of each went."""
+                        batch_size: int = BATCH_SIZE, now: datetime | None = None,
+                        keep_security_events: timedelta = DEFAULT_SECURITY_EVENT_KEEP) -> Purged:
+    """Delete what ended more than ``keep`` ago, and security events older than ``keep_security_events``, table by
+    table; returns how many rows of each went."""
     cutoff = (now or utcnow()) - keep
-    requests, codes, tokens, sessions = (_table(model) for model in (
-        AuthorizationRequest, AuthorizationCode, OAuthToken, LoginSession))
+    requests, codes, tokens, sessions, events = (_table(model) for model in (
+        AuthorizationRequest, AuthorizationCode, OAuthToken, LoginSession, SecurityEvent))
     return Purged(
         authorization_requests=await _purge(db, requests, requests.c.expires_at < cutoff, batch_size),
         authorization_codes=await _purge(db, codes, codes.c.expires_at < cutoff, batch_size),
@@ -75,4 +80,6 @@ async def purge_expired(db: AsyncSession, *, policy: SessionPolicy, keep: timede
             sessions.c.last_active_at < cutoff - policy.idle_timeout,
             sessions.c.signed_in_at < cutoff - policy.absolute_lifetime,
         ), batch_size),
+        security_events=await _purge(db, events, events.c.at < (now or utcnow()) - keep_security_events,
+                                     batch_size),
     )

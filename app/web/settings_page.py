@@ -12,9 +12,8 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
-from app.http.auth import current_login
 from app.services import apps as app_service
 from app.services import grants as grant_service
 from app.services import sessions as session_service
@@ -25,6 +24,7 @@ from app.services.permissions import Catalog
 from app.services.sessions import SessionRow
 from app.http.state import app_state, request_db
 from app.web import display
+from app.web.account_pages import page_login
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
 
 # The most rows GraphQL hands out per page too; an account with more sees a count of the rest.
@@ -133,9 +133,9 @@ def _notice(request: Request, *, limit: int) -> str | None:
 
 
 async def settings_page(request: Request) -> Response:
-    login = await current_login(request)
-    if login is None:
-        return RedirectResponse("/login?next=/settings", status_code=303)
+    login = await page_login(request)
+    if isinstance(login, Response):
+        return login
     db = request_db(request)
     state = app_state(request)
     listed_apps = await grant_service.list_connected_apps(db, account=login.account, limit=PAGE_SIZE)
