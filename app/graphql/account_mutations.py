@@ -1,4 +1,4 @@
-"""Mutations on the signed-in account itself: changing the password."""
+"""Mutations on the signed-in account itself: changing the password, and "This wasn't me"."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from app.graphql.context import Context
 from app.graphql.errors import UserError, retry_after, user_errors
 from app.graphql.types import RevocationReceipt
 from app.services import password_change
+from app.services import secure_account as secure_account_service
 from app.services.errors import DomainError
 
 
@@ -55,3 +56,30 @@ async def change_password(info: Info[Context, None], input: ChangePasswordInput)
     return ChangePasswordPayload(logged_out_session_count=changed.logged_out_sessions,
                                  revoked_app_count=changed.revoked_apps,
                                  receipt=RevocationReceipt.from_receipt(changed.receipt), user_errors=[])
+
+
+@strawberry.input(description="Input of `secureAccount`.")
+class SecureAccountInput:
+    revoke_apps: bool = strawberry.field(
+        default=True, description="Also revoke every connected app (the default); false keeps them connected.")
+
+
+@strawberry.type(description="Result of `secureAccount`.")
+class SecureAccountPayload:
+    receipt: RevocationReceipt | None = strawberry.field(
+        description="The other sessions and the apps' tokens that ended.")
+    revoked_app_count: int = strawberry.field(description="How many connected apps were revoked.")
+    user_errors: list[UserError] = strawberry.field(
+        description="`PASSWORD_CHANGE_REQUIRED` when this session already used it and has not changed the password.")
+
+
+async def secure_account(info: Info[Context, None], input: SecureAccountInput) -> SecureAccountPayload:
+    ctx = info.context
+    login = ctx.require_login()
+    async with ctx.db() as db:
+        secured = await secure_account_service.secure_account(
+            db, account=login.account, current_session_id=login.session.id, policy=ctx.state.session_policy,
+            revoke_apps=input.revoke_apps, actor=ctx.actor())
+    login.session.must_change_password = True  # the rest of this document is held to it too
+    return SecureAccountPayload(receipt=RevocationReceipt.from_receipt(secured.receipt),
+                                revoked_app_count=secured.revoked_apps, user_errors=[])

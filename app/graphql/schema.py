@@ -10,6 +10,7 @@ from app.graphql.account import Account, ConnectedApp
 from app.graphql.context import Context
 from app.graphql.ids import from_global_id
 from app.graphql.node import resolve_node
+from app.graphql.password_required import require_new_password_first
 from app.graphql.security_events import SecurityEvent
 from app.graphql.error_policy import ConsentrySchema
 from app.graphql.security import schema_extensions
@@ -69,6 +70,15 @@ class Mutation:
     change_password = strawberry.mutation(
         account_mutations.change_password,
         description="Change the password; ends the other sessions and, when asked, revokes every connected app.")
+    secure_account = strawberry.mutation(
+        account_mutations.secure_account,
+        description="\"This wasn't me\": log out every other session, revoke every app (unless `revokeApps: false`) "
+                    "and require a new password: until `changePassword`, every other mutation of this session "
+                    "answers `PASSWORD_CHANGE_REQUIRED`.")
+
+
+# Every mutation but changePassword waits for the new password "This wasn't me" asks for.
+require_new_password_first(Mutation)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from app.http.auth import current_login
 from app.models import App
 from app.oauth.grant_types import MAX_STATE_LENGTH
+from app.web.account_pages import PASSWORD_PAGE
 from app.web.pages import error_page, login_redirect, redirect_to
 from app.oauth.requests import RequestSnapshot, parameter_problem
 from app.oauth.server import ConsentryAuthorizationServer, run_authlib
@@ -115,6 +116,12 @@ async def authorize(request: Request) -> Response:
         if result.no_interaction:
             return _refused(request, _needs_interaction(result, "login_required", "The person is not signed in."))
         return login_redirect(request)
+    if login.session.must_change_password:
+        # "This wasn't me" was used in this session: no app gets anything from it until the password is new.
+        if result.no_interaction:
+            return _refused(request, _needs_interaction(
+                result, "interaction_required", "The person must choose a new password first."))
+        return redirect_to(PASSWORD_PAGE)
     state = app_state(request)
     db = request_db(request)
     common = {

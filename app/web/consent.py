@@ -15,6 +15,7 @@ from app.http.auth import current_login
 from app.http.csrf import is_cross_site
 from app.graphql.ids import AUTHORIZATION_REQUEST, from_global_id
 from app.oauth.redirects import answer_uri
+from app.web.account_pages import PASSWORD_PAGE
 from app.web.pages import consent_page, error_page, login_redirect, redirect_to
 from app.services.errors import DomainError, NotFound
 from app.services.grants import (
@@ -44,6 +45,8 @@ async def consent_form(request: Request) -> Response:
     login = await current_login(request)
     if login is None:
         return login_redirect(request)
+    if login.session.must_change_password:
+        return redirect_to(PASSWORD_PAGE, status_code=303)
     request_gid = request.query_params.get("request", "")
     db = request_db(request)
     try:
@@ -67,6 +70,10 @@ async def consent_decision(request: Request) -> Response:
     if login is None:
         return error_page(request, title="Sign in first",
                           message="Your session has ended. Go back to the app and start again.", status_code=403)
+    if login.session.must_change_password:
+        return error_page(request, title="Choose a new password first",
+                          message="You told us something was not you, so nothing can be authorized from this "
+                                  "session until you choose a new password.", status_code=403, viewer=login.account)
     try:
         form = await request.form()
         request_gid = str(form.get("request") or "")

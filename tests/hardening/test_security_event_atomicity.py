@@ -156,3 +156,16 @@ async def test_k57_a_password_change_whose_event_fails_changes_nothing(
     assert await _signed_in(client, other.token)
     assert (await call_me(client, tokens.access_token)).status_code == 200
     assert await login(client, "alice", PASSWORD)
+
+
+async def test_k57_this_wasnt_me_whose_event_fails_ends_nothing(app: Starlette, client: httpx.AsyncClient) -> None:
+    """``secureAccount``: the other session and the app still work, and no new password is required."""
+    person, reg = await sign_in(app), await register(app)
+    other = await new_session(app, person.account)
+    tokens = await tokens_for(client, person, reg)
+    with event_inserts_fail(app) as refused:
+        body = await _refused(client, "mutation { secureAccount(input: {}) { revokedAppCount } }", token=person.token)
+    assert len(refused) == 1 and _unavailable(body)
+    assert await _signed_in(client, other.token)
+    assert (await call_me(client, tokens.access_token)).status_code == 200
+    assert await _count(app, LoginSession, LoginSession.must_change_password.is_(True)) == 0  # type: ignore[attr-defined]
