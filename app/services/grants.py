@@ -61,6 +61,8 @@ class GrantRow(Protocol):
     scopes: str
     authorized_at: datetime
     last_used_at: datetime | None
+    last_used_ip: str | None  # where from (shown masked)
+    last_used_location: str | None
 
 
 # Built once, not per call: building a statement costs more than the database spends running these. Core, not ORM:

@@ -119,7 +119,8 @@ _ACCOUNT_COLUMNS = [(f"a_{column.name}", column.name) for column in _accounts.c]
 _TOUCH = (
     update(_sessions)
     .where(_sessions.c.id == bindparam("session_id"))
-    .values(last_active_at=bindparam("now"))
+    .values(last_active_at=bindparam("now"), last_ip_address=bindparam("last_ip"),
+            last_location=bindparam("last_place"))
 )
 # Core, not ORM: a page is read once and thrown away, and plain rows cost a fraction of ORM objects to build
 # (identity map, instance state) on the settings page, the service's most frequent request.
@@ -374,8 +375,10 @@ async def open_session(
     return SignedIn(account=account, session=detached_from_row(LoginSession, values), token=token)
 
 
-async def authenticate_token(db: AsyncSession, *, token: str, policy: SessionPolicy) -> Authenticated | None:
-    """The live session and account behind a raw session token, or None. One SELECT; a rare activity UPDATE."""
+async def authenticate_token(db: AsyncSession, *, token: str, policy: SessionPolicy,
+                             ip_address: str | None = None) -> Authenticated | None:
+    """The live session and account behind a raw session token, or None. One SELECT; a rare activity UPDATE, which
+    also records where the session is now when that is not where it signed in (``ip_address``, and its country)."""
     now = utcnow()
     row = (await db.execute(_SIGNED_IN, {"digest": digest(token), **_window(policy, now)})).first()
     if row is None:
@@ -386,9 +389,19 @@ async def authenticate_token(db: AsyncSession, *, token: str, policy: SessionPol
     session = detached_from_row(LoginSession, {name: values[label] for label, name in _SESSION_COLUMNS})
     account = detached_from_row(Account, {name: values[label] for label, name in _ACCOUNT_COLUMNS})
     if now - session.last_active_at >= ACTIVITY_WRITE_INTERVAL:
+        last_ip, last_place = session.last_ip_address, session.last_location
+        if ip_address is not None:
+            moved = ip_address != session.ip_address
+            last_ip = clipped(ip_address, 45) if moved else None
+            if not moved:
+                last_place = None
+            elif last_ip != session.last_ip_address:  # a new place: look it up, off the event loop
+                last_place = clipped(await asyncio.get_running_loop().run_in_executor(
+                    None, describe_location, ip_address), 128)
         async with transaction(db):
-            await db.execute(_TOUCH, {"session_id": session.id, "now": now})
-        session.last_active_at = now
+            await db.execute(_TOUCH, {"session_id": session.id, "now": now, "last_ip": last_ip,
+                                      "last_place": last_place})
+        session.last_active_at, session.last_ip_address, session.last_location = now, last_ip, last_place
     return Authenticated(account=account, session=session)
 
 
