@@ -102,7 +102,8 @@ def _register_app(args: argparse.Namespace, settings: Settings) -> int:
             db, owner=None, name=args.name, description=args.description, website_url=args.website,
             icon_url=args.icon, redirect_uris=args.redirect_uri, scopes=args.scopes.split(),
             confidential=not args.public, developer_name=args.developer,
-            catalog=load_catalog(settings.permission_catalog_path))
+            catalog=load_catalog(settings.permission_catalog_path), privacy_policy_url=args.privacy_policy,
+            terms_url=args.terms)
         print(f"client_id: {registered.app.client_id}")
         if registered.client_secret:
             print(f"client_secret: {registered.client_secret}  (shown once; only its digest is stored)")
@@ -174,6 +175,8 @@ def _parser() -> argparse.ArgumentParser:
     app.add_argument("--scopes", required=True, help="space-separated scopes")
     app.add_argument("--description", default="")
     app.add_argument("--website")
+    app.add_argument("--privacy-policy", help="the app's privacy policy URL (shown on the consent page)")
+    app.add_argument("--terms", help="the app's terms of service URL (shown on the consent page)")
     app.add_argument("--icon")
     app.add_argument("--developer")
     app.add_argument("--public", action="store_true", help="a public client (no secret, PKCE only)")

@@ -62,6 +62,10 @@ class RegisterAppInput:
     description: str = strawberry.field(default="", description="What the app does.")
     website_url: str | None = strawberry.field(default=None, description="The app's website (https).")
     icon_url: str | None = strawberry.field(default=None, description="The app's icon (https).")
+    privacy_policy_url: str | None = strawberry.field(
+        default=None, description="The app's privacy policy (https), linked on the consent and app pages.")
+    terms_url: str | None = strawberry.field(
+        default=None, description="The app's terms of service (https), linked on the consent and app pages.")
     redirect_uris: list[str] = strawberry.field(
         description="Exact redirect URIs: absolute, no fragment, https (http only on loopback).")
     scopes: list[str] = strawberry.field(description="Scopes the app may ask for, from `permissionCatalog`.")
@@ -132,7 +136,7 @@ async def register_app(info: Info[Context, None], input: RegisterAppInput) -> Re
                 db, owner=login.account, name=input.name, description=input.description,
                 website_url=input.website_url, icon_url=input.icon_url, redirect_uris=input.redirect_uris,
                 scopes=input.scopes, confidential=input.confidential, developer_name=None,
-                catalog=ctx.state.catalog)
+                catalog=ctx.state.catalog, privacy_policy_url=input.privacy_policy_url, terms_url=input.terms_url)
     except DomainError as error:
         return RegisterAppPayload(app=None, client_secret=None, user_errors=user_errors(error))
     return RegisterAppPayload(app=App.from_model(registered.app), client_secret=registered.client_secret,

@@ -71,7 +71,7 @@ def check_url(url: str, *, field: str, what: str, allow_query: bool = True) -> s
 
 def _check_registration(
     *, name: str, redirect_uris: list[str], scopes: list[str], website_url: str | None, icon_url: str | None,
-    catalog: Catalog,
+    catalog: Catalog, privacy_policy_url: str | None = None, terms_url: str | None = None,
 ) -> tuple[str, list[str], list[str]]:
     name = name.strip()
     if not 1 <= len(name) <= 100:
@@ -91,6 +91,10 @@ def _check_registration(
         check_url(website_url, field="websiteUrl", what="The website")
     if icon_url:
         check_url(icon_url, field="iconUrl", what="The icon URL")
+    if privacy_policy_url:
+        check_url(privacy_policy_url, field="privacyPolicyUrl", what="The privacy policy")
+    if terms_url:
+        check_url(terms_url, field="termsUrl", what="The terms of service")
     return name, uris, wanted
 
 
@@ -107,10 +111,12 @@ async def register_app(
     confidential: bool,
     developer_name: str | None,
     catalog: Catalog,
+    privacy_policy_url: str | None = None,
+    terms_url: str | None = None,
 ) -> RegisteredApp:
     name, uris, wanted = _check_registration(
         name=name, redirect_uris=redirect_uris, scopes=scopes, website_url=website_url, icon_url=icon_url,
-        catalog=catalog,
+        catalog=catalog, privacy_policy_url=privacy_policy_url, terms_url=terms_url,
     )
     if len(description) > 1000:
         raise Invalid("The description must be at most 1000 characters.", field="description")
@@ -123,6 +129,8 @@ async def register_app(
         description=description.strip(),
         website_url=website_url.strip() if website_url else None,
         icon_url=icon_url.strip() if icon_url else None,
+        privacy_policy_url=privacy_policy_url.strip() if privacy_policy_url else None,
+        terms_url=terms_url.strip() if terms_url else None,
         developer_name=developer[:128] if developer else None,
         owner_id=owner.id if owner else None,
         redirect_uris=uris,
