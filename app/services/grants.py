@@ -22,6 +22,7 @@ from sqlmodel import col
 
 from app.db.engines import transaction
 from app.models import Account, App, AuthorizationRequest, Grant, utcnow
+from app.models.base import detached_from_row
 from app.services.errors import Invalid, NotFound
 from app.services.oauth.codes import add_authorization_code
 from app.services.paging import After, KeysetList, ListPage
@@ -86,6 +87,30 @@ async def list_connected_apps(
 def position_of(grant: GrantRow) -> After:
     """Where the page after ``grant`` starts."""
     return After(key=grant.last_used_at or grant.authorized_at, id=grant.id)
+
+
+_apps_table: Table = App.__table__  # type: ignore[attr-defined]
+# A connected app and its app in one statement, for its page (Core rows: only read).
+_CONNECTED_WITH_APP = (
+    select(*(_grants.c[name] for name in GrantRow.__annotations__),
+           *(column.label(f"of_app_{column.name}") for column in _apps_table.c))
+    .join(_apps_table, _apps_table.c.id == _grants.c.app_id)
+    .where(_grants.c.id == bindparam("grant_id"), _grants.c.account_id == bindparam("account_id"),
+           _grants.c.revoked_at.is_(None))
+)
+
+
+async def get_connected_app_with_app(
+    db: AsyncSession, *, account: Account, grant_id: uuid.UUID | None
+) -> tuple[GrantRow, App]:
+    """One of the account's connected apps with its app (one statement); NotFound for anything else."""
+    row = None if grant_id is None else (
+        await db.execute(_CONNECTED_WITH_APP, {"grant_id": grant_id, "account_id": account.id})).first()
+    if row is None:
+        raise NotFound("No such connected app.", field="id")
+    values = row._mapping
+    app = detached_from_row(App, {column.name: values[f"of_app_{column.name}"] for column in _apps_table.c})
+    return row, app  # type: ignore[return-value]
 
 
 async def get_connected_app(db: AsyncSession, *, account: Account, grant_id: uuid.UUID) -> Grant:

@@ -23,6 +23,8 @@ from app.services.grants import GrantRow
 from app.services.permissions import Catalog
 from app.services.sessions import SessionRow
 from app.http.state import app_state, request_db
+from app.services.privacy import mask_ip
+from app.services.security_words import software
 from app.web import display
 from app.web.account_pages import page_login
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
@@ -52,10 +54,13 @@ class ConnectedAppView:
     colour: int
     authorized_at: datetime
     last_used_at: datetime | None
+    last_used_from: str | None  # "203.0.113.x, Germany": the network (masked) and the country
     can_view: list[PermissionView]
     can_do: list[PermissionView]
     stays_connected: bool
     access_levels: list[str]  # "Read and Write", then add-ons such as "Email address"
+    privacy_policy_url: str | None
+    terms_url: str | None
 
 
 @dataclass(frozen=True)
@@ -66,12 +71,15 @@ class SessionView:
     device: str
     software: str  # "Safari 17.5 on iOS 17.5"
     location: str | None
-    ip_address: str | None
+    ip_address: str | None  # masked: the network only
+    last_location: str | None  # where it was last active, when not where it signed in
+    last_ip_address: str | None  # masked
     signed_in_at: datetime
     last_active_at: datetime
+    software_family: str  # "Mobile Safari on iOS": what the log-out dialog calls it
 
 
-def _connected_app(grant: GrantRow, app: AppRow, catalog: Catalog) -> ConnectedAppView:
+def connected_app_view(grant: GrantRow, app: AppRow, catalog: Catalog) -> ConnectedAppView:
     groups = catalog.groups(grant.scopes)
     website_host = urlsplit(app.website_url).hostname if app.website_url else None
     return ConnectedAppView(
@@ -87,10 +95,14 @@ def _connected_app(grant: GrantRow, app: AppRow, catalog: Catalog) -> ConnectedA
         colour=display.avatar_colour(app.name),
         authorized_at=grant.authorized_at,
         last_used_at=grant.last_used_at,
+        last_used_from=", ".join(part for part in (mask_ip(grant.last_used_ip), grant.last_used_location)
+                                 if part) or None,
         can_view=[PermissionView(p.title, p.description) for p in groups.can_view],
         can_do=[PermissionView(p.title, p.description) for p in groups.can_do],
         stays_connected=groups.stays_connected,
         access_levels=list(groups.access_levels),
+        privacy_policy_url=app.privacy_policy_url,
+        terms_url=app.terms_url,
     )
 
 
@@ -118,9 +130,12 @@ def _session(session: SessionRow, *, current_id: object) -> SessionView:
         device=session.device or "Unknown device",
         software=_software(session),
         location=session.location,
-        ip_address=session.ip_address,
+        ip_address=mask_ip(session.ip_address),
+        last_location=session.last_location if session.last_ip_address else None,
+        last_ip_address=mask_ip(session.last_ip_address),
         signed_in_at=session.signed_in_at,
         last_active_at=session.last_active_at,
+        software_family=software(device=session.device, browser=session.browser, os=session.os),
     )
 
 
@@ -147,7 +162,7 @@ async def settings_page(request: Request) -> Response:
     others = [_session(s, current_id=login.session.id) for s in sessions if s.id != login.session.id]
     context = {
         "viewer": login.account,
-        "connected_apps": [_connected_app(g, apps[g.app_id], state.catalog) for g in grants if g.app_id in apps],
+        "connected_apps": [connected_app_view(g, apps[g.app_id], state.catalog) for g in grants if g.app_id in apps],
         "apps_total": apps_total,
         # The request's own session, shown on its own whatever page of the list it falls on.
         "current_session": _session(login.session, current_id=login.session.id),

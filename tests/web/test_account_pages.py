@@ -14,8 +14,10 @@ from starlette.applications import Starlette
 from app.models import Account
 
 from tests.conftest import client_for
-from tests.factories import MAC_FIREFOX_UA, PASSWORD, WINDOWS_CHROME_UA, graphql, login, make_account
-from tests.oauth.helpers import Person, call_me, register, tokens_for
+from app.graphql.ids import to_global_id
+from app.services.apps import register_app
+from tests.factories import MAC_FIREFOX_UA, PASSWORD, WINDOWS_CHROME_UA, graphql, graphql_data, login, make_account
+from tests.oauth.helpers import REDIRECT_URI, Person, call_me, register, sign_in, tokens_for
 
 SAME_ORIGIN = {"origin": "http://testserver", "sec-fetch-site": "same-origin"}
 GERMANY = "85.214.132.117"
@@ -139,3 +141,59 @@ async def test_the_password_page_says_what_is_wrong_and_changes_nothing(app: Sta
     assert weak.status_code == 400 and "That password is too common" in weak.text
     assert cross.status_code == 403
     assert await login(client, "alice", PASSWORD)
+
+
+async def test_an_apps_page_shows_everything_known_with_revoke_access_at_the_bottom(
+    app: Starlette, client: httpx.AsyncClient,
+) -> None:
+    """Permissions in full, when it was authorized and last used and from where (masked), who makes it, its
+    website, privacy policy and terms, its recent use, and the Revoke access button last of all."""
+    await make_account(app)
+    async with app.state.consentry.database.async_sessions() as db:
+        registered = await register_app(
+            db, owner=None, name="Pixelfeed", description="Share photo posts.", website_url="https://pixelfeed.example",
+            icon_url=None, redirect_uris=[REDIRECT_URI], scopes=["tweet.read", "tweet.write", "users.read",
+                                                                 "offline.access"],
+            confidential=True, developer_name="Pixelfeed Studio", catalog=app.state.consentry.catalog,
+            privacy_policy_url="https://pixelfeed.example/privacy", terms_url="https://pixelfeed.example/terms")
+    async with browser_login(app) as http:
+        person = Person(account=await _account(app), token=await login(client))
+        tokens = await tokens_for(client, person, registered, scope="tweet.read tweet.write users.read offline.access")
+        async with client_for(app, ip=GERMANY) as api:
+            assert (await call_me(api, tokens.access_token)).status_code == 200
+        settings = await http.get("/settings")
+        link = re.search(r'<h3 id="name-[^"]+"><a href="(/settings/apps/[^"]+)">Pixelfeed</a></h3>', settings.text)
+        assert link is not None
+        page = await http.get(link.group(1))
+    assert page.status_code == 200 and "<title>Pixelfeed · Consentry</title>" in page.text
+    text = " ".join(page.text.split())
+    for expected in ("By Pixelfeed Studio", "pixelfeed.example", "Share photo posts.", "Things this App can view",
+                     "Things this App can do", "Post for you", "Stays connected", "Read and Write",
+                     "<dt>Last used from</dt><dd>85.214.132.x, Germany</dd>",
+                     '<a href="https://pixelfeed.example/privacy" rel="noopener noreferrer external" target="_blank">'
+                     'Privacy policy</a>', '<a href="https://pixelfeed.example/terms"',
+                     "Used its access from 85.214.132.x, Germany", registered.app.client_id):
+        assert expected in text, expected
+    assert GERMANY not in page.text
+    buttons = re.findall(r"<button[^>]*>([^<]*)</button>", page.text)
+    assert buttons[-3:] == ["Revoke access", "Cancel", ""]  # the page's last button, then the dialog's own
+
+
+async def test_an_apps_page_is_only_for_its_account_and_while_connected(app: Starlette,
+                                                                        client: httpx.AsyncClient) -> None:
+    """Another account's connected app, a revoked one, or an ID of another kind: 404, no details."""
+    await make_account(app)
+    bob = await sign_in(app, "bob")
+    reg = await register(app, name="Bobs App")
+    await tokens_for(client, bob, reg)
+    nodes = (await graphql_data(client, "{ viewer { connectedApps { nodes { id } } } }", token=bob.token)
+             )["viewer"]["connectedApps"]["nodes"]
+    async with browser_login(app) as http:
+        for gid in (nodes[0]["id"], "junk", to_global_id("App", reg.app.id)):
+            page = await http.get(f"/settings/apps/{gid}")
+            assert page.status_code == 404 and "Bobs App" not in page.text, gid
+    async with browser_login(app, "bob") as http:
+        assert (await http.get(f"/settings/apps/{nodes[0]['id']}")).status_code == 200
+        await graphql_data(http, "mutation($id: ID!) { revokeAccess(input: {appId: $id}) { app { id } } }",
+                           {"id": nodes[0]["id"]})
+        assert (await http.get(f"/settings/apps/{nodes[0]['id']}")).status_code == 404
