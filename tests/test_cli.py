@@ -195,7 +195,8 @@ def test_serve_believes_x_forwarded_for_only_from_the_proxy_it_is_told_of(settin
            "CONSENTRY_NEW_PASSWORD": PASSWORD}
     subprocess.run([sys.executable, "-m", "app", "create-user", "alice"], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=120)
-    mutation = "mutation($p: String!) { login(input: {username: \"alice\", password: $p}) { session { ipAddress(full: true) } } }"
+    mutation = ("mutation($p: String!) { login(input: {username: \"alice\", password: $p}) "
+                "{ session { ipAddress(full: true) } } }")
     for allowed, seen in (("192.0.2.1", "127.0.0.1"), ("127.0.0.1", "203.0.113.5")):
         server = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--port", str(port), "--proxy-headers"], cwd=ROOT,

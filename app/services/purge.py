@@ -2,7 +2,8 @@
 
 Nothing here is needed once it is over: an ended session is refused on its next request, and a token, code or
 pending consent past its expiry is refused too. Security events are history, kept for their own period
-(``CONSENTRY_SECURITY_EVENT_DAYS``, a year by default) and then deleted the same way. What is kept for ``keep`` after it ended still does its last job
+(``CONSENTRY_SECURITY_EVENT_DAYS``, a year by default) and then deleted the same way. What is kept for ``keep``
+after it ended still does its last job
 in that time: a code or rotated refresh token presented again is recognised as a replay and revokes what it led to
 (RFC 6749 §4.1.2, RFC 9700 §4.14). Grants stay: one row per account and app, which a new authorization reuses.
 

@@ -17,9 +17,11 @@ from tests.factories import graphql_data, login, make_account
 from tests.oauth.helpers import call_me, refresh, register, sign_in, tokens_for
 
 RECEIPT = "receipt { accessTokens refreshTokens sessions endedAt }"
-REVOKE = f"mutation($id: ID!) {{ revokeAccess(input: {{appId: $id}}) {{ app {{ name }} {RECEIPT} userErrors {{ code message }} }} }}"
-LOGOUT_SESSION = f"mutation($id: ID!) {{ logoutSession(input: {{sessionId: $id}}) {{ {RECEIPT} userErrors {{ code }} }} }}"
-LOGOUT_OTHERS = f"mutation {{ logoutOtherSessions {{ loggedOutCount {RECEIPT} userErrors {{ code }} }} }}"
+REVOKE = ("mutation($id: ID!) { revokeAccess(input: {appId: $id}) { app { name } " + RECEIPT
+          + " userErrors { code message } } }")
+LOGOUT_SESSION = ("mutation($id: ID!) { logoutSession(input: {sessionId: $id}) { " + RECEIPT
+                  + " userErrors { code } } }")
+LOGOUT_OTHERS = "mutation { logoutOtherSessions { loggedOutCount " + RECEIPT + " userErrors { code } } }"
 
 
 def _at(value: str) -> datetime:

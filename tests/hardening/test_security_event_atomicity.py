@@ -149,8 +149,8 @@ async def test_k57_a_password_change_whose_event_fails_changes_nothing(
     other = await new_session(app, person.account)
     tokens = await tokens_for(client, person, reg)
     with event_inserts_fail(app) as refused:
-        body = await _refused(client, "mutation($c: String!, $n: String!) { changePassword(input: "
-                                      "{currentPassword: $c, newPassword: $n, revokeApps: true}) { receipt { sessions } } }",
+        body = await _refused(client, "mutation($c: String!, $n: String!) { changePassword(input: {currentPassword: "
+                                      "$c, newPassword: $n, revokeApps: true}) { receipt { sessions } } }",
                               {"c": PASSWORD, "n": NEW_PASSWORD}, token=person.token)
     assert len(refused) == 1 and _unavailable(body)
     assert await _signed_in(client, other.token)
