@@ -34,7 +34,7 @@ def _blank_value(field: StrawberryField) -> Any:
     raise TypeError(f"{field.python_name}: a payload field of type {kind!r} has no empty value; make it optional")
 
 
-def blank_payload_factory(payload: type) -> Callable[[], Any]:
+def blank_payload_factory(payload: Any) -> Callable[[], Any]:
     """A function building ``payload`` with nothing in it but the PASSWORD_CHANGE_REQUIRED user error."""
     if not has_object_definition(payload):
         raise TypeError(f"{payload!r} is not a Strawberry type")
@@ -43,11 +43,12 @@ def blank_payload_factory(payload: type) -> Callable[[], Any]:
         raise TypeError(f"{payload.__name__} has no userErrors to say that a new password is required")
     blanks = {field.python_name: _blank_value(field) for field in fields
               if field.python_name != "user_errors" and field.base_resolver is None}
+    make: Any = payload  # a Strawberry type's constructor takes its fields by name
 
     def build() -> Any:
         error = UserError(message=MESSAGE, field=None, code=UserErrorCode.PASSWORD_CHANGE_REQUIRED)
         values = {name: list(value) if isinstance(value, list) else value for name, value in blanks.items()}
-        return payload(**values, user_errors=[error])
+        return make(**values, user_errors=[error])
 
     return build
 

@@ -94,7 +94,7 @@ async def security_event_connection(
     """A page of the timeline: one statement for the events, one for their live sessions and one for their apps
     (each only when the page has any), whatever the number of events."""
     page = page_from(first, after)
-    wanted = None if kinds is None else [Kind(kind.value) for kind in kinds]
+    wanted = None if kinds is None else [Kind(kind.name) for kind in kinds]  # names and values are the same
     async with ctx.db() as db:
         listed = await event_service.list_security_events(db, account=account, limit=page.limit, after=page.after,
                                                           kinds=wanted)
