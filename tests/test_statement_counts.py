@@ -20,7 +20,7 @@ from sqlalchemy.sql.cache_key import HasCacheKey
 from starlette.applications import Starlette
 
 from app.graphql.ids import to_global_id
-from app.models import App, Grant, LoginSession, OAuthToken, SecurityEvent, utcnow
+from app.models import App, Grant, GrantUse, LoginSession, OAuthToken, SecurityEvent, utcnow
 from app.services.digests import digest, new_token
 from tests.factories import graphql_data, login, make_account
 
@@ -232,3 +232,23 @@ async def test_repeated_requests_compute_no_sql_cache_keys(
     assert logout["logoutOtherSessions"] == {"loggedOutCount": 2, "userErrors": []}
     assert revoke["revokeAccess"]["app"]["name"] == "App 1" and revoke["revokeAccess"]["userErrors"] == []
     assert computed == []
+
+
+async def test_an_apps_page_issues_the_same_statements_for_1_or_300_tokens_and_a_full_history(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """``/settings/apps/<id>``: the session, the app with its grant, its recent uses; whatever the app holds."""
+    account_id, token = await _signed_in(app, client, "apppagecount")
+    small, large = _connected_app(account_id, 0, tokens=1), _connected_app(account_id, 1, tokens=300)
+    uses = [GrantUse(grant_id=large[1].id, used_at=utcnow() - timedelta(minutes=i), ip_address="85.214.132.117",
+                     location="Germany") for i in range(20)]
+    await _add(app, [*small, *large])
+    await _add(app, uses)
+    counts = {}
+    for name, rows in (("1 token", small), ("300 tokens and 20 uses", large)):
+        path = f"/settings/apps/{to_global_id('ConnectedApp', rows[1].id)}"
+        with counting_statements(app) as statements:
+            response = await client.get(path, headers={"authorization": f"Bearer {token}"})
+        assert response.status_code == 200 and rows[0].name in response.text
+        counts[name] = len(statements)
+    assert counts["1 token"] == counts["300 tokens and 20 uses"] <= 3, counts
