@@ -13,7 +13,6 @@ from typing import Any
 
 from app.settings import ConfigurationError, Settings, load_settings
 
-
 # A connection idle this long between requests is closed by uvicorn (its default, pinned here on purpose).
 KEEP_ALIVE_SECONDS = 5
 
@@ -21,8 +20,8 @@ KEEP_ALIVE_SECONDS = 5
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from app.http.logs import configure_logging
     from app.db.migrate import upgrade_to_head
+    from app.http.logs import configure_logging
     from app.services.permissions import load_catalog
 
     load_catalog(settings.permission_catalog_path)  # a bad catalogue path: one line now, not a traceback per worker
@@ -95,15 +94,29 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
 
 def _register_app(args: argparse.Namespace, settings: Settings) -> int:
     from app.services.apps import register_app
+    from app.services.oauth1.registration import OAUTH1, OAuth1Options
     from app.services.permissions import load_catalog
+
+    oauth1 = None
+    if args.protocol == OAUTH1:
+        oauth1 = OAuth1Options(access_level=args.access_level or "", add_ons=args.add_on or [],
+                               secret_key=settings.secret_key)
+    elif args.access_level or args.add_on:
+        print("error: --access-level and --add-on are for --protocol oauth1", file=sys.stderr)
+        return 1
 
     async def work(db: Any) -> int:
         registered = await register_app(
             db, owner=None, name=args.name, description=args.description, website_url=args.website,
-            icon_url=args.icon, redirect_uris=args.redirect_uri, scopes=args.scopes.split(),
+            icon_url=args.icon, redirect_uris=args.redirect_uri or [], scopes=(args.scopes or "").split(),
             confidential=not args.public, developer_name=args.developer,
             catalog=load_catalog(settings.permission_catalog_path), privacy_policy_url=args.privacy_policy,
-            terms_url=args.terms)
+            terms_url=args.terms, oauth1=oauth1)
+        if oauth1 is not None:
+            print(f"consumer key (API key): {registered.app.client_id}")
+            print(f"consumer secret (API key secret): {registered.client_secret}  (shown once; kept only sealed "
+                  "with CONSENTRY_SECRET_KEY and as a digest)")
+            return 0
         print(f"client_id: {registered.app.client_id}")
         if registered.client_secret:
             print(f"client_secret: {registered.client_secret}  (shown once; only its digest is stored)")
@@ -128,7 +141,9 @@ def _purge_expired(args: argparse.Namespace, settings: Settings) -> int:
                                      keep_security_events=timedelta(days=settings.security_event_days))
         print(f"Deleted {purged.login_sessions} ended sessions, {purged.oauth_tokens} dead tokens, "
               f"{purged.authorization_codes} expired codes and {purged.authorization_requests} expired "
-              f"authorization requests (ended more than {args.keep_days} days ago), and {purged.security_events} "
+              f"authorization requests (ended more than {args.keep_days} days ago); OAuth 1.0a: "
+              f"{purged.oauth1_tokens} ended tokens, {purged.oauth1_temporary_credentials} expired temporary "
+              f"credentials and {purged.oauth1_nonces} nonces past the timestamp window; and {purged.security_events} "
               f"security events older than {settings.security_event_days} days.")
         return 0
 
@@ -171,8 +186,15 @@ def _parser() -> argparse.ArgumentParser:
 
     app = commands.add_parser("register-app", help="register an OAuth app as the operator")
     app.add_argument("name")
-    app.add_argument("--redirect-uri", action="append", required=True)
-    app.add_argument("--scopes", required=True, help="space-separated scopes")
+    app.add_argument("--redirect-uri", action="append",
+                     help="a redirect URI (OAuth 2.0, at least one) or callback URL (OAuth 1.0a, none for PIN only); "
+                          "repeat for more")
+    app.add_argument("--scopes", help="space-separated scopes (OAuth 2.0)")
+    app.add_argument("--protocol", choices=("oauth2", "oauth1"), default="oauth2",
+                     help="oauth1: OAuth 1.0a User Context, with an access level instead of scopes")
+    app.add_argument("--access-level", help="OAuth 1.0a: read, read-write or read-write-dm (the catalogue's keys)")
+    app.add_argument("--add-on", action="append",
+                     help="OAuth 1.0a: email, ads-analytics or ads-management; repeat for more")
     app.add_argument("--description", default="")
     app.add_argument("--website")
     app.add_argument("--privacy-policy", help="the app's privacy policy URL (shown on the consent page)")

@@ -9,18 +9,19 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from app.http import health
 from app.db.engines import create_database
-from app.http.faults import DatabaseFaultMiddleware
 from app.graphql.endpoint import graphql_routes
+from app.http import health
+from app.http.faults import DatabaseFaultMiddleware
 from app.http.hsts import StrictTransportSecurityMiddleware
 from app.http.logs import RequestContextMiddleware, configure_logging
-from app.oauth.routes import routes as oauth_routes
 from app.http.request_body import RequestBodyMiddleware
+from app.http.state import AppState, DatabaseSessionMiddleware
+from app.oauth.routes import routes as oauth_routes
+from app.services.oauth1.nonces import NonceStore
 from app.services.permissions import load_catalog
 from app.services.ratelimit import LoginLimiter
 from app.settings import Settings, load_settings
-from app.http.state import AppState, DatabaseSessionMiddleware
 from app.web.routes import routes as web_routes
 
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         login_limiter=LoginLimiter(per_account=settings.login_attempts_per_account,
                                    per_ip=settings.login_attempts_per_ip, per_device=settings.login_attempts_per_device,
                                    slowdown_seconds=settings.login_slowdown_seconds, redis_url=settings.redis_url),
+        oauth1_nonces=NonceStore(settings.redis_url),
     )
 
     @asynccontextmanager
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             gc.collect()
             gc.freeze()
         yield
+        await state.oauth1_nonces.close()
         await state.database.dispose()
 
     # Outermost first: production's HSTS header goes on every answer; the request ID covers everything; the whole

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 from limits import parse as parse_limit
 
-DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 - development only: validate() refuses it in production
 
 
 class ConfigurationError(RuntimeError):
@@ -76,8 +77,8 @@ class Settings:
         # The __Host- prefix pins the cookie to this host, path / and Secure; browsers refuse it over plain http.
         return "__Host-consentry_session" if self.cookie_secure else "consentry_session"
 
-    def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
 
     def validate(self) -> None:
         if self.environment not in ("development", "production"):

@@ -1,8 +1,8 @@
 """The benchmark's data, built with the app's own services and models.
 
 Small, hand-shaped accounts serve each figure (the settings page of G1, the 1/10/100/1,000-app accounts of G2,
-the 1-vs-1,000 revocations of G5, sign-ins for G4, an OAuth client for G3). Everything a figure needs to send is
-written to a JSON fixture that the driver reads.
+the 1-vs-1,000 revocations of G5, sign-ins for G4, an OAuth client for G3, an OAuth 1.0a app for G8). Everything
+a figure needs to send is written to a JSON fixture that the driver reads.
 """
 
 from __future__ import annotations
@@ -15,13 +15,22 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from app.db.engines import create_database
+from app.graphql.ids import to_global_id
 from app.models import Account, App, Grant, LoginSession, OAuthToken, utcnow
 from app.services.apps import register_app
-from app.graphql.ids import to_global_id
+from app.services.digests import digest, new_token
+from app.services.oauth1.registration import OAuth1Options
+from app.services.oauth1.temporary import (
+    OOB,
+    approve_credential,
+    find_approved_credential,
+    get_pending_credential,
+    issue_temporary_credential,
+)
+from app.services.oauth1.tokens import exchange_credential
 from app.services.passwords import hash_password
 from app.services.permissions import load_catalog
 from app.services.sessions import open_session
-from app.services.digests import digest, new_token
 
 PASSWORD = "bench-password-not-secret"
 PAGE_SCOPES = "tweet.read users.read tweet.write"  # 3 permissions: 2 to view, 1 to do
@@ -57,6 +66,10 @@ class Fixture:
     oauth_client_secret: str = ""
     oauth_access_token: str = ""
     oauth_account_id: str = ""
+    oauth1_consumer_key: str = ""  # an OAuth 1.0a app ("Read") with a token credential of the same account
+    oauth1_consumer_secret: str = ""
+    oauth1_token: str = ""
+    oauth1_token_secret: str = ""
     password: str = PASSWORD
 
     def to_json(self) -> dict[str, Any]:
@@ -103,8 +116,9 @@ def session_rows(account: Account, count: int) -> list[dict[str, Any]]:
             for _ in range(count)]
 
 
-async def build(database_url: str, *, base_url: str) -> Fixture:
-    """Fill an empty, migrated database and return the fixture."""
+async def build(database_url: str, *, base_url: str, secret_key: str) -> Fixture:
+    """Fill an empty, migrated database and return the fixture. ``secret_key`` is the server's: OAuth 1.0a secrets
+    are sealed with it."""
     database = create_database(database_url)
     fixture = Fixture()
     password_hash = await hash_password(PASSWORD)
@@ -146,6 +160,7 @@ async def build(database_url: str, *, base_url: str) -> Fixture:
                 fixture.logout_account_ids[size] = str(account.id)
             fixture.login_usernames = [account.username for account in logins]
             await _oauth_client(db, fixture, oauth_user, base_url)
+            await _oauth1_app(database, db, fixture, oauth_user, secret_key)
         if database.async_engine.dialect.name == "postgresql":
             # A running PostgreSQL has statistics (autovacuum analyzes changed tables within a minute); a freshly
             # filled one has none until then, and without them the planner joins the token check to every live
@@ -175,3 +190,28 @@ async def _oauth_client(db: Any, fixture: Fixture, account: Account, base_url: s
     fixture.oauth_client_secret = registered.client_secret or ""
     fixture.oauth_access_token = raw
     fixture.oauth_account_id = str(account.id)
+
+
+async def _oauth1_app(database: Any, db: Any, fixture: Fixture, account: Account, secret_key: str) -> None:
+    """An OAuth 1.0a app ("Read": users.read, no email, so ``/api/v1/me`` answers what it answers G3's bearer token)
+    with a token credential of the same account, for G8. Made as the PIN flow makes it, through the services the
+    endpoints call: temporary credential, the person's approval, the exchange."""
+    registered = await register_app(
+        db, owner=None, name="Bench OAuth 1.0a app", description="Signs every request.", website_url=None,
+        icon_url=None, redirect_uris=[], scopes=[], confidential=True, developer_name="Bench",
+        catalog=load_catalog(), oauth1=OAuth1Options(access_level="read", secret_key=secret_key))
+    app = registered.app
+    with database.sync_sessions() as session:  # request_token and access_token run on sync sessions
+        issued = issue_temporary_credential(session, app=app, callback=OOB, scopes=app.scopes, secret_key=secret_key)
+    pending = await get_pending_credential(db, token=issued.token)
+    await approve_credential(db, account=account, pending=pending)
+    await db.commit()  # end the read transaction before another connection writes (SQLite)
+    with database.sync_sessions() as session:
+        credential = find_approved_credential(session, token=issued.token, app_id=app.id)
+        if credential is None:
+            raise RuntimeError("the bench's OAuth 1.0a temporary credential was not approved")
+        token = exchange_credential(session, credential=credential, secret_key=secret_key)
+    fixture.oauth1_consumer_key = app.client_id
+    fixture.oauth1_consumer_secret = registered.client_secret or ""
+    fixture.oauth1_token = token.token
+    fixture.oauth1_token_secret = token.secret

@@ -14,8 +14,8 @@ from sqlalchemy import Uuid, bindparam, create_engine, text
 
 from bench.common import ROOT, SERVER_CORE, SIGNED_IN_ONLY, Bench, Row, graphql, ratio
 from bench.dataset import G5_SIZES
-from bench.figures_page import page_requests
 from bench.figures_oauth import g3_oauth
+from bench.figures_page import page_requests
 from bench.load import Request, checked, median_ms, wrk
 
 MUTATION_STATEMENT_LIMIT = 4

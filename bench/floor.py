@@ -18,12 +18,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from app.graphql.ids import from_global_id, to_global_id
+from app.http.state import app_state, request_db
 from app.models import utcnow
 from app.models.base import UTCDateTime
-from app.graphql.ids import from_global_id, to_global_id
-from app.services.sessions import ACTIVITY_WRITE_INTERVAL
 from app.services.digests import digest
-from app.http.state import app_state, request_db
+from app.services.sessions import ACTIVITY_WRITE_INTERVAL
 
 _ID, _TIME = Uuid(), UTCDateTime()
 _ACTIVE = ("s.revoked_at IS NULL AND s.last_active_at > :idle_after AND s.signed_in_at > :born_after")

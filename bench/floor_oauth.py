@@ -16,13 +16,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.http.state import app_state, request_db
 from app.models import utcnow
 from app.models.base import UTCDateTime
 from app.oauth import api
+from app.services.digests import digest, digest_matches
 from app.services.oauth.tokens import AccessContext, TokenAccount
 from app.services.permissions import split_scopes
-from app.services.digests import digest, digest_matches
-from app.http.state import app_state, request_db
 
 _ID, _TIME = Uuid(), UTCDateTime()
 _CLIENT = text("SELECT id, client_secret_digest FROM apps WHERE client_id = :client_id AND confidential").columns(

@@ -14,10 +14,13 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-LUA_SCRIPT = Path(__file__).resolve().parent / "lua" / "request.lua"
+LUA_DIR = Path(__file__).resolve().parent / "lua"
+LUA_SCRIPT = LUA_DIR / "request.lua"
+PRESIGNED_SCRIPT = LUA_DIR / "presigned.lua"
 DRIVER_CORE = os.environ.get("BENCH_DRIVER_CORE", "1")
 
 
@@ -45,16 +48,31 @@ class WrkResult:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
-def wrk(base_url: str, request: Request, *, connections: int, seconds: float) -> WrkResult:
-    """Drive ``request`` with wrk (one thread, pinned to the driver core) and return its summary."""
-    with tempfile.NamedTemporaryFile(suffix=".body") as body:
+def wrk(base_url: str, request: Request, *, connections: int, seconds: float,
+        presigned: Sequence[str] = ()) -> WrkResult:
+    """Drive ``request`` with wrk (one thread, pinned to the driver core) and return its summary.
+
+    With ``presigned``, every request carries the next of these ``Authorization`` values instead, each used once
+    (an OAuth 1.0a nonce is taken once: wrk's one fixed request would be a replay from the second on). Running out
+    raises: sign at least as many as the run can send."""
+    with tempfile.NamedTemporaryFile(suffix=".body") as body, \
+            tempfile.NamedTemporaryFile("w", suffix=".auth", encoding="ascii") as authorizations:
         body.write(request.body)
         body.flush()
+        authorizations.write("".join(value + "\n" for value in presigned))
+        authorizations.flush()
         env = dict(os.environ, BENCH_METHOD=request.method, BENCH_BODY_FILE=body.name if request.body else "",
-                   BENCH_HEADERS="\n".join(f"{k}: {v}" for k, v in request.headers.items()))
+                   BENCH_HEADERS="\n".join(f"{k}: {v}" for k, v in request.headers.items()),
+                   BENCH_LUA_DIR=str(LUA_DIR), BENCH_PRESIGNED_FILE=authorizations.name)
+        script = PRESIGNED_SCRIPT if presigned else LUA_SCRIPT
         command = ["taskset", "-c", DRIVER_CORE, "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-                   "--timeout", "10s", "-s", str(LUA_SCRIPT), base_url + request.path]
+                   "--timeout", "10s", "-s", str(script), base_url + request.path]
         output = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+    if presigned:
+        used = json.loads(next(line for line in output.splitlines()
+                               if line.startswith("BENCH_PRESIGNED ")).removeprefix("BENCH_PRESIGNED "))
+        if used["taken"] > used["available"]:
+            raise RuntimeError(f"wrk wanted {used['taken']} requests but only {used['available']} were pre-signed")
     line = next(line for line in output.splitlines() if line.startswith("BENCH_JSON "))
     raw = json.loads(line.removeprefix("BENCH_JSON "))
     latency = raw["latency_us"]

@@ -24,16 +24,16 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
-from app.main import create_app
 from app.db.migrate import upgrade_to_head
+from app.main import create_app
 from app.settings import Settings
 
 POSTGRES_URL = os.environ.get("CONSENTRY_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DATABASE_PREFIX = os.environ.get("CONSENTRY_TEST_DATABASE_PREFIX", "consentry_test")
 TABLES = (
-    "security_events", "grant_uses", "oauth_tokens", "authorization_codes", "authorization_requests", "grants", "apps",
-    "login_sessions", "accounts",
+    "security_events", "grant_uses", "oauth1_tokens", "oauth1_temporary_credentials", "oauth1_nonces", "oauth_tokens",
+    "authorization_codes", "authorization_requests", "grants", "apps", "login_sessions", "accounts",
 )
 
 

@@ -16,15 +16,23 @@ import pytest
 from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
+from app.graphql.ids import from_global_id
 from app.main import create_app
 from app.models import AuthorizationCode, AuthorizationRequest, LoginSession, OAuthToken, SecurityEvent, utcnow
-from app.graphql.ids import from_global_id
 from app.services.digests import digest
 from app.settings import Settings
 from tests.conftest import _free_port, _postgres_database, client_for, new_database_name
 from tests.factories import PASSWORD, graphql_data, login
 from tests.oauth.helpers import (
-    authorize_params, call_me, pkce_pair, query_of, refresh, register, sign_in, start, tokens_for,
+    authorize_params,
+    call_me,
+    pkce_pair,
+    query_of,
+    refresh,
+    register,
+    sign_in,
+    start,
+    tokens_for,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +62,7 @@ async def test_create_user_then_sign_in(settings: Settings) -> None:
 
 
 async def test_seed_demo_once_gives_sessions_and_connected_apps(settings: Settings) -> None:
+    """seed-demo creates the demo account with its sessions and four connected apps (one OAuth 1.0a), once."""
     first = _run(settings, "seed-demo", "--if-empty")
     assert first.returncode == 0, first.stderr
     assert "Sign in as 'demo' with password 'apps-and-sessions'" in first.stdout
@@ -64,17 +73,22 @@ async def test_seed_demo_once_gives_sessions_and_connected_apps(settings: Settin
     async with client_for(app) as http:
         token = await login(http, "demo", "apps-and-sessions")
         data = await graphql_data(http, """{ viewer { sessions { totalCount nodes { location } }
-            connectedApps { totalCount nodes { app { name } canView { scope } canDo { scope } staysConnected } } } }""",
-            token=token)
+            connectedApps { totalCount nodes { app { name } canView { scope } canDo { scope } staysConnected
+            protocol accessLevels } } } }""", token=token)
     await app.state.consentry.database.dispose()
     sessions = data["viewer"]["sessions"]
     assert sessions["totalCount"] == 5  # four seeded devices and this sign-in
     assert {"United Kingdom", "United States", "Brazil"} <= {s["location"] for s in sessions["nodes"]}
     apps = {node["app"]["name"]: node for node in data["viewer"]["connectedApps"]["nodes"]}
-    assert set(apps) == {"Postwise Reader", "Buffered", "Inbox Zero for DMs"}
+    assert set(apps) == {"Postwise Reader", "Buffered", "Inbox Zero for DMs", "Threadline Desktop"}
     assert apps["Postwise Reader"]["canDo"] == []
     assert apps["Buffered"]["staysConnected"] is True
     assert {"dm.read"} <= {p["scope"] for p in apps["Inbox Zero for DMs"]["canView"]}
+    assert apps["Inbox Zero for DMs"]["accessLevels"] == ["Read, Write and Direct Messages", "Email address"]
+    # One OAuth 1.0a app, with its access level and add-on in the reference's words.
+    assert apps["Threadline Desktop"]["protocol"] == "OAUTH1"
+    assert apps["Threadline Desktop"]["accessLevels"] == ["Read and Write", "Email address"]
+    assert {node["protocol"] for name, node in apps.items() if name != "Threadline Desktop"} == {"OAUTH2"}
 
 
 
@@ -155,7 +169,8 @@ async def test_purge_expired_deletes_only_what_ended_long_ago(settings: Settings
     # What is live works as before.
     assert (await call_me(client, live_tokens.access_token)).status_code == 200
     assert (await refresh(client, reg, live_tokens.refresh_token or "")).status_code == 200
-    assert await graphql_data(client, "{ viewer { username } }", token=person.token) == {"viewer": {"username": "alice"}}
+    viewer = await graphql_data(client, "{ viewer { username } }", token=person.token)
+    assert viewer == {"viewer": {"username": "alice"}}
     # With nothing kept, what ended lately goes too; the refresh token just rotated stays until it expires, so
     # that presenting it again is still caught as reuse.
     again = _run(settings, "purge-expired", "--keep-days", "0")
@@ -247,7 +262,7 @@ def test_instances_that_migrate_at_once_take_turns(backend: str) -> None:
         env = {**os.environ, "CONSENTRY_DATABASE_URL": url}
         runs = [subprocess.Popen([sys.executable, "-m", "app", "migrate"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True) for _ in range(4)]
-        results = [run.communicate(timeout=120) + (run.returncode,) for run in runs]
+        results = [(*run.communicate(timeout=120), run.returncode) for run in runs]
     finally:
         next(databases, None)
     assert all(code == 0 for _, _, code in results), results
@@ -303,5 +318,6 @@ async def test_register_app_prints_credentials_that_work_at_the_token_endpoints(
     assert (answer.status_code, answer.json()) == (200, {"active": False})
     assert wrong.status_code == 401
 
-    refused = _run(settings, "register-app", "Bad", "--redirect-uri", "http://evil.example/cb", "--scopes", "tweet.read")
+    refused = _run(settings, "register-app", "Bad", "--redirect-uri", "http://evil.example/cb",
+                   "--scopes", "tweet.read")
     assert refused.returncode == 1 and "error:" in refused.stderr

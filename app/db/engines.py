@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import ExceptionContext, make_url
+from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
@@ -90,6 +91,8 @@ def _ping_after_idle(engine: Engine, idle_seconds: float) -> None:
         try:
             dialect.do_ping(dbapi_connection)
         except Exception as error:
+            # Any failure is asked about, not only the DBAPI's Error that is_disconnect is typed for: asyncpg's
+            # dialect answers from the connection's state, whatever the exception.
             if dialect.is_disconnect(error, dbapi_connection, None):  # type: ignore[arg-type]
                 raise exc.InvalidatePoolError() from error  # the pool reconnects this checkout
             raise
@@ -121,7 +124,7 @@ def _skip_idle_rollbacks(engine: Engine) -> None:
         if not idle:
             rollback(dbapi_connection)
 
-    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]  # on purpose, on this one instance (see above)
 
 
 def _connect_failures_are_outages(engine: Engine) -> None:
@@ -204,8 +207,11 @@ def create_database(database_url: str, *, pooled: bool = True, timeout_seconds: 
     engine_args["hide_parameters"] = True
     async_args, sync_args = dict(engine_args), dict(engine_args)
     parsed_async_url = make_url(async_url)
-    # Where SQLAlchemy would pick its async queue pool (a server, a SQLite file; not SQLite in memory), ours.
-    if pooled and parsed_async_url.get_dialect().get_pool_class(parsed_async_url) is AsyncAdaptedQueuePool:
+    # Where SQLAlchemy would pick its async queue pool (a server, a SQLite file; not SQLite in memory), ours. Every
+    # dialect is a DefaultDialect, which has get_pool_class; the Dialect interface that get_dialect() returns has not.
+    dialect = parsed_async_url.get_dialect()
+    if (pooled and issubclass(dialect, DefaultDialect)
+            and dialect.get_pool_class(parsed_async_url) is AsyncAdaptedQueuePool):
         async_args["poolclass"] = FirstComePool
     if "pool_size" in sync_args:
         sync_args["pool_size"] = POOL_SIZE + PASSWORD_THREADS

@@ -53,7 +53,8 @@ class FirstComeQueue(AsyncAdaptedQueue[ConnectionPoolEntry]):
         entry: ConnectionPoolEntry = await_(self._wait(timeout))
         return entry
 
-    async def _wait(self, timeout: float | None) -> ConnectionPoolEntry:
+    # The timeout is SQLAlchemy's pool_timeout, handed in by the pool API; a timer (not asyncio.timeout) ends the wait.
+    async def _wait(self, timeout: float | None) -> ConnectionPoolEntry:  # noqa: ASYNC109
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[ConnectionPoolEntry] = loop.create_future()
         self._waiters.append(waiter)

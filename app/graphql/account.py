@@ -14,7 +14,16 @@ from app.graphql.ids import node_id
 from app.graphql.pagination import page_from
 from app.graphql.security_events import SecurityEvent, SecurityEventKind, security_event_connection
 from app.graphql.types import (
-    App, Connection, FullAddress, Node, Permission, Session, build_connection, permission_lists, shown_ip,
+    App,
+    AppProtocol,
+    Connection,
+    FullAddress,
+    Node,
+    Permission,
+    Session,
+    build_connection,
+    permission_lists,
+    shown_ip,
 )
 from app.models import Account as AccountModel
 from app.services import apps as app_service
@@ -37,9 +46,11 @@ class ConnectedApp(Node):
     stays_connected: bool = strawberry.field(description="The app holds a refresh token (`offline.access`).")
     access_levels: list[str] = strawberry.field(
         description="The access level these permissions amount to, in the words of X's app settings (`Read`, "
-                    "`Read and Write`, `Read, Write and Direct Messages`), then add-ons such as `Email address`; "
-                    "empty when no level of the permission catalogue says it truly (a level is named only when the "
-                    "permissions hold something of it and of each level below it).")
+                    "`Read and Write`, `Read, Write and Direct Messages`), then add-ons such as `Email address`: "
+                    "the narrowest level of the permission catalogue that covers them all, so the most sensitive "
+                    "thing the app can do is always named; empty only when some permission lies outside every "
+                    "level.")
+    protocol: AppProtocol = strawberry.field(description="How the app connects: OAuth 1.0a or OAuth 2.0.")
     authorized_at: datetime = strawberry.field(description="When the account last authorized the app.")
     last_used_at: datetime | None = strawberry.field(description="When the app last used its access.")
     last_used_location: str | None = strawberry.field(
@@ -69,6 +80,7 @@ class ConnectedApp(Node):
             can_do=permission_lists(groups.can_do),
             stays_connected=groups.stays_connected,
             access_levels=list(groups.access_levels),
+            protocol=AppProtocol(app.protocol),
             authorized_at=grant.authorized_at,
             last_used_at=grant.last_used_at,
             last_used_location=grant.last_used_location,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import Info
 
-from app.http.auth import client_ip
+from app.graphql.arguments import MUTATION_INPUT
 from app.graphql.context import Context
 from app.graphql.errors import UserError, retry_after, user_errors
 from app.graphql.types import RevocationReceipt
+from app.http.auth import client_ip
 from app.services import password_change
 from app.services import secure_account as secure_account_service
 from app.services.errors import DomainError
@@ -36,9 +39,12 @@ class ChangePasswordPayload:
         description="`INVALID` on `currentPassword` or `newPassword`, or `RATE_LIMITED`; nothing changed then.")
 
 
-async def change_password(info: Info[Context, None], input: ChangePasswordInput) -> ChangePasswordPayload:
+async def change_password(
+    info: Info[Context, None], input: Annotated[ChangePasswordInput, MUTATION_INPUT],
+) -> ChangePasswordPayload:
     ctx = info.context
     login = ctx.require_login()
+    await ctx.release_connection()  # two argon2 runs come first
     try:
         async with ctx.db() as db:
             changed = await password_change.change_password(
@@ -73,7 +79,9 @@ class SecureAccountPayload:
         description="`PASSWORD_CHANGE_REQUIRED` when this session already used it and has not changed the password.")
 
 
-async def secure_account(info: Info[Context, None], input: SecureAccountInput) -> SecureAccountPayload:
+async def secure_account(
+    info: Info[Context, None], input: Annotated[SecureAccountInput, MUTATION_INPUT],
+) -> SecureAccountPayload:
     ctx = info.context
     login = ctx.require_login()
     async with ctx.db() as db:

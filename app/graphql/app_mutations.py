@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import Info
 
+from app.graphql.arguments import MUTATION_INPUT
 from app.graphql.context import Context
 from app.graphql.errors import UserError, user_errors
 from app.graphql.ids import AUTHORIZATION_REQUEST, from_global_id
+from app.graphql.types import App, AppProtocol, RevocationReceipt
 from app.oauth.redirects import answer_uri
-from app.graphql.types import App, RevocationReceipt
 from app.services import apps as app_service
 from app.services import grants as grant_service
-from app.services.oauth import revocation
 from app.services.errors import DomainError
+from app.services.oauth import revocation
+from app.services.oauth1.registration import OAuth1Options
 
 
 @strawberry.input(description="Which pending authorization request to answer.")
@@ -68,16 +72,29 @@ class RegisterAppInput:
         default=None, description="The app's terms of service (https), linked on the consent and app pages.")
     redirect_uris: list[str] = strawberry.field(
         description="Exact redirect URIs: absolute, no fragment, https (http only on loopback).")
-    scopes: list[str] = strawberry.field(description="Scopes the app may ask for, from `permissionCatalog`.")
+    scopes: list[str] = strawberry.field(
+        default_factory=list, description="OAuth 2.0: scopes the app may ask for, from `permissionCatalog`.")
     confidential: bool = strawberry.field(
-        default=True, description="A server-side app with a client secret; false for public (PKCE-only) apps.")
+        default=True, description="A server-side app with a client secret; false for public (PKCE-only) apps. "
+                                  "OAuth 1.0a apps always have a consumer secret.")
+    protocol: AppProtocol = strawberry.field(
+        default=AppProtocol.OAUTH2, description="OAUTH2 (scopes per request) or OAUTH1 (OAuth 1.0a User Context: an "
+                                                "access level and add-ons; `redirectUris` are its callback URLs and "
+                                                "may be empty for the PIN flow).")
+    access_level: str | None = strawberry.field(
+        default=None, description="OAuth 1.0a: the catalogue key of the access level (`read`, `read-write`, "
+                                  "`read-write-dm` in the default catalogue).")
+    add_ons: list[str] = strawberry.field(
+        default_factory=list, description="OAuth 1.0a: catalogue keys of add-ons (`email`, `ads-analytics`, "
+                                          "`ads-management` in the default catalogue).")
 
 
 @strawberry.type(description="Result of `registerApp` and `rotateClientSecret`.")
 class RegisterAppPayload:
     app: App | None = strawberry.field(description="The app.")
     client_secret: str | None = strawberry.field(
-        description="The client secret, shown this once (only for confidential apps).")
+        description="The client secret, shown this once (only for confidential apps). For an OAuth 1.0a app it is "
+                    "the consumer secret, and `app.clientId` the consumer key.")
     user_errors: list[UserError] = strawberry.field(description="Which input was refused and why.")
 
 
@@ -86,7 +103,7 @@ class RotateClientSecretInput:
     app_id: strawberry.ID = strawberry.field(description="ID of an app you registered.")
 
 
-async def authorize(info: Info[Context, None], input: AuthorizeInput) -> AuthorizePayload:
+async def authorize(info: Info[Context, None], input: Annotated[AuthorizeInput, MUTATION_INPUT]) -> AuthorizePayload:
     ctx = info.context
     login = ctx.require_login()
     try:
@@ -100,7 +117,9 @@ async def authorize(info: Info[Context, None], input: AuthorizeInput) -> Authori
     return AuthorizePayload(redirect_uri=answer_uri(answer, issuer=ctx.state.settings.issuer), user_errors=[])
 
 
-async def deny_authorization(info: Info[Context, None], input: DenyAuthorizationInput) -> DenyAuthorizationPayload:
+async def deny_authorization(
+    info: Info[Context, None], input: Annotated[DenyAuthorizationInput, MUTATION_INPUT],
+) -> DenyAuthorizationPayload:
     ctx = info.context
     login = ctx.require_login()
     try:
@@ -113,7 +132,9 @@ async def deny_authorization(info: Info[Context, None], input: DenyAuthorization
     return DenyAuthorizationPayload(redirect_uri=answer_uri(answer, issuer=ctx.state.settings.issuer), user_errors=[])
 
 
-async def revoke_access(info: Info[Context, None], input: RevokeAccessInput) -> RevokeAccessPayload:
+async def revoke_access(
+    info: Info[Context, None], input: Annotated[RevokeAccessInput, MUTATION_INPUT],
+) -> RevokeAccessPayload:
     ctx = info.context
     login = ctx.require_login()
     try:
@@ -127,7 +148,9 @@ async def revoke_access(info: Info[Context, None], input: RevokeAccessInput) -> 
                                user_errors=[])
 
 
-async def register_app(info: Info[Context, None], input: RegisterAppInput) -> RegisterAppPayload:
+async def register_app(
+    info: Info[Context, None], input: Annotated[RegisterAppInput, MUTATION_INPUT],
+) -> RegisterAppPayload:
     ctx = info.context
     login = ctx.require_login()
     try:
@@ -136,21 +159,31 @@ async def register_app(info: Info[Context, None], input: RegisterAppInput) -> Re
                 db, owner=login.account, name=input.name, description=input.description,
                 website_url=input.website_url, icon_url=input.icon_url, redirect_uris=input.redirect_uris,
                 scopes=input.scopes, confidential=input.confidential, developer_name=None,
-                catalog=ctx.state.catalog, privacy_policy_url=input.privacy_policy_url, terms_url=input.terms_url)
+                catalog=ctx.state.catalog, privacy_policy_url=input.privacy_policy_url, terms_url=input.terms_url,
+                oauth1=_oauth1_options(input, ctx.state.settings.secret_key))
     except DomainError as error:
         return RegisterAppPayload(app=None, client_secret=None, user_errors=user_errors(error))
     return RegisterAppPayload(app=App.from_model(registered.app), client_secret=registered.client_secret,
                               user_errors=[])
 
 
-async def rotate_client_secret(info: Info[Context, None], input: RotateClientSecretInput) -> RegisterAppPayload:
+async def rotate_client_secret(
+    info: Info[Context, None], input: Annotated[RotateClientSecretInput, MUTATION_INPUT],
+) -> RegisterAppPayload:
     ctx = info.context
     login = ctx.require_login()
     try:
         async with ctx.db() as db:
             registered = await app_service.rotate_client_secret(
-                db, owner=login.account, app_id=from_global_id(input.app_id, "App"))
+                db, owner=login.account, app_id=from_global_id(input.app_id, "App"),
+                secret_key=ctx.state.settings.secret_key)
     except DomainError as error:
         return RegisterAppPayload(app=None, client_secret=None, user_errors=user_errors(error))
     return RegisterAppPayload(app=App.from_model(registered.app), client_secret=registered.client_secret,
                               user_errors=[])
+
+
+def _oauth1_options(input: RegisterAppInput, secret_key: str) -> OAuth1Options | None:
+    if input.protocol is not AppProtocol.OAUTH1:
+        return None
+    return OAuth1Options(access_level=input.access_level or "", add_ons=list(input.add_ons), secret_key=secret_key)

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.http.state import AppState
 from app.services.apps import AppRow, get_apps_by_ids
 from app.services.security_events import Actor
 from app.services.sessions import Authenticated
-from app.http.state import AppState
 
 
 class NotSignedIn(GraphQLError):
@@ -68,6 +68,13 @@ class Context:
     def db(self) -> _Borrowed:
         """``async with ctx.db() as db:`` the request's session, one coroutine at a time."""
         return _Borrowed(self.lock, self.session)
+
+    async def release_connection(self) -> None:
+        """Give the request's pooled connection back before slow work that needs none (password hashing): the
+        session lookup left it checked out, and a flood of sign-ins waiting for the hashing threads would otherwise
+        hold the whole pool. The session takes a connection again at its next statement."""
+        async with self.db() as db:
+            await db.close()
 
     def release(self) -> None:
         """Let go of the request's session, loaders and request objects once its operation has ended.

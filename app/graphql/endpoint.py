@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cross_web import HTTPException  # what Strawberry itself raises for a bad body: a 400 with the message
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -13,18 +14,16 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from cross_web import HTTPException  # what Strawberry itself raises for a bad body: a 400 with the message
 
-from app.http.auth import authenticated_by_cookie, current_login
-from app.http.csrf import is_cross_site
 from app.graphql.context import Context
 from app.graphql.schema import build_schema
 from app.graphql.security import UNREPRESENTABLE_TEXT
+from app.http.auth import authenticated_by_cookie, current_login
+from app.http.csrf import is_cross_site
+from app.http.state import app_state, request_db
 from app.services.demo_data import DEMO_PASSWORD, DEMO_USERNAME
 from app.services.text import is_unrepresentable
 from app.settings import Settings
-from app.http.state import app_state, request_db
-
 
 # GraphiQL's files live outside the package (``vendor/graphiql`` of a checkout): development serves them so
 # GraphiQL works offline, and an installed package, like production, carries none of them.
@@ -120,7 +119,8 @@ class ConsentryGraphQL(GraphQL[Context, None]):
         return HTMLResponse(_with_example(html))
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        assert isinstance(request, Request) and isinstance(response, Response)
+        # Narrows the type for HTTP requests, all the API is for (the schema has no subscriptions).
+        assert isinstance(request, Request) and isinstance(response, Response)  # noqa: S101
         return Context(request=request, response=response, state=app_state(request), session=request_db(request),
                        login=await current_login(request))
 

@@ -61,11 +61,11 @@ class DatabaseOutages(SchemaExtension):
         yield
         result = self.execution_context.result
         errors: list[GraphQLError] | None = getattr(result, "errors", None)
-        if not errors:
+        if result is None or not errors:
             return
         response = getattr(self.execution_context.context, "response", None)
         mapped = [self._map(error, response) for error in errors]
-        result.errors = mapped[:MAX_ERRORS] if self.trim else mapped  # type: ignore[union-attr]
+        result.errors = mapped[:MAX_ERRORS] if self.trim else mapped
 
     def _map(self, error: GraphQLError, response: Any) -> GraphQLError:
         original = error.original_error

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
-
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 
 from graphql import (
     ASTValidationRule,
@@ -24,12 +23,14 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     NameNode,
+    Node,
     ValidationContext,
     ValidationRule,
     Visitor,
     validate,
     visit,
 )
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
@@ -80,9 +81,16 @@ def default_limiters() -> list[AddValidationRules]:
 
 # Verdicts of the cost check by query text: clients send the same few documents over and over, and walking the
 # settings page's document twice (the spread check and the rules) was about a tenth of its request. Bounded, so an
-# attacker's unique documents only push each other out.
-_VERDICTS: OrderedDict[tuple[object, str, tuple[type[ASTValidationRule], ...]], GraphQLError | None] = OrderedDict()
+# attacker's unique documents only push each other out. A refusal is kept as plain data and raised as a new error
+# each time: raising one cached exception again would chain every request's traceback onto it.
+_VERDICTS: OrderedDict[tuple[object, str, tuple[type[ASTValidationRule], ...]], _Refusal | None] = OrderedDict()
 _VERDICTS_KEPT = 256
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    message: str
+    nodes: tuple[Node, ...]
 
 
 class CostLimits(SchemaExtension):
@@ -106,11 +114,11 @@ class CostLimits(SchemaExtension):
         else:
             errors = validate(context.schema._schema, _known_spreads_only(document), self.rules,
                               hide_suggestions=True)
-            verdict = _VERDICTS[key] = errors[0] if errors else None
+            verdict = _VERDICTS[key] = _Refusal(errors[0].message, tuple(errors[0].nodes or ())) if errors else None
             if len(_VERDICTS) > _VERDICTS_KEPT:
                 _VERDICTS.popitem(last=False)
         if verdict is not None:
-            raise verdict
+            raise GraphQLError(verdict.message, list(verdict.nodes))
 
 
 def _known_spreads_only(document: DocumentNode) -> DocumentNode:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.graphql.account import Account, ConnectedApp
 from app.graphql.context import Context
+from app.graphql.ids import parse_global_id
 from app.graphql.security_events import SecurityEvent
 from app.graphql.types import App, AuthorizationRequest, Node, Session
 from app.services import apps as app_service
@@ -11,7 +12,6 @@ from app.services import grants as grant_service
 from app.services import security_events as event_service
 from app.services import sessions as session_service
 from app.services.errors import DomainError
-from app.graphql.ids import parse_global_id
 
 
 async def resolve_node(ctx: Context, global_id: str) -> Node | None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import Info
 
 from app.graphql import account_mutations, app_mutations, session_mutations
 from app.graphql.account import Account, ConnectedApp
+from app.graphql.arguments import NODE_ID
 from app.graphql.context import Context
+from app.graphql.error_policy import ConsentrySchema
 from app.graphql.ids import from_global_id
 from app.graphql.node import resolve_node
 from app.graphql.password_required import require_new_password_first
-from app.graphql.security_events import SecurityEvent
-from app.graphql.error_policy import ConsentrySchema
 from app.graphql.security import schema_extensions
+from app.graphql.security_events import SecurityEvent
 from app.graphql.types import AuthorizationRequest, Node, Permission
 from app.services import grants as grant_service
 from app.services.errors import DomainError
@@ -28,11 +31,12 @@ class Query:
         return Account.from_model(login.account, session_id=login.session.id)
 
     @strawberry.field(description="Any object of the signed-in account by its global ID; null when not yours.")
-    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+    async def node(self, info: Info[Context, None], id: Annotated[strawberry.ID, NODE_ID]) -> Node | None:
         return await resolve_node(info.context, id)
 
     @strawberry.field(description="A pending authorization request of this session, for consent screens.")
-    async def authorization_request(self, info: Info[Context, None], id: strawberry.ID) -> AuthorizationRequest | None:
+    async def authorization_request(self, info: Info[Context, None], id: Annotated[strawberry.ID, NODE_ID]
+                                    ) -> AuthorizationRequest | None:
         ctx = info.context
         login = ctx.require_login()
         try:

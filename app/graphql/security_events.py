@@ -12,7 +12,15 @@ from app.graphql.context import Context
 from app.graphql.ids import node_id
 from app.graphql.pagination import page_from
 from app.graphql.types import (
-    App, Connection, FullAddress, Node, Permission, Session, build_connection, permission_lists, shown_ip,
+    App,
+    Connection,
+    FullAddress,
+    Node,
+    Permission,
+    Session,
+    build_connection,
+    permission_lists,
+    shown_ip,
 )
 from app.models import Account as AccountModel
 from app.services import security_events as event_service

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import Info
 
-from app.http.auth import client_ip
-from app.http.device_cookie import known_device, remember_device
 from app.graphql.account import Account
+from app.graphql.arguments import MUTATION_INPUT
 from app.graphql.context import Context
 from app.graphql.errors import UserError, retry_after, user_errors
 from app.graphql.ids import from_global_id, node_id
 from app.graphql.types import ClientKind, RevocationReceipt, Session
+from app.http.auth import client_ip
+from app.http.device_cookie import known_device, remember_device
 from app.services import sessions as session_service
 from app.services.errors import DomainError, NotFound
 
@@ -59,13 +62,15 @@ class LogoutOtherSessionsPayload:
     user_errors: list[UserError] = strawberry.field(description="Why nothing was done, if so.")
 
 
-async def login(info: Info[Context, None], input: LoginInput) -> LoginPayload:
+async def login(info: Info[Context, None], input: Annotated[LoginInput, MUTATION_INPUT]) -> LoginPayload:
     ctx = info.context
+    await ctx.release_connection()  # the sign-in waits for a hashing thread and uses a connection of its own
     try:
         signed_in = await session_service.sign_in(
             ctx.state.database, username=input.username, password=input.password,
             ip_address=client_ip(ctx.request), user_agent=ctx.request.headers.get("user-agent"),
-            client_kind=input.client_kind.value, limiter=ctx.state.login_limiter,
+            # str(): Strawberry types an enum_value() member's value as its definition; at run time it is the str.
+            client_kind=str(input.client_kind.value), limiter=ctx.state.login_limiter,
             device=known_device(ctx.request, username=input.username), policy=ctx.state.session_policy,
         )
     except DomainError as error:
@@ -98,7 +103,9 @@ async def logout(info: Info[Context, None]) -> LogoutPayload:
     return LogoutPayload(user_errors=[])
 
 
-async def logout_session(info: Info[Context, None], input: LogoutSessionInput) -> LogoutSessionPayload:
+async def logout_session(
+    info: Info[Context, None], input: Annotated[LogoutSessionInput, MUTATION_INPUT],
+) -> LogoutSessionPayload:
     ctx = info.context
     login = ctx.require_login()
     session_id = from_global_id(input.session_id, "Session")
@@ -108,7 +115,7 @@ async def logout_session(info: Info[Context, None], input: LogoutSessionInput) -
                                                            policy=ctx.state.session_policy, actor=ctx.actor())
     except DomainError as error:
         return LogoutSessionPayload(session_id=None, receipt=None, user_errors=user_errors(error))
-    assert session_id is not None
+    assert session_id is not None  # noqa: S101 - narrows: logout_session raised NotFound for None
     return LogoutSessionPayload(session_id=node_id("Session", session_id),
                                 receipt=RevocationReceipt.from_receipt(receipt), user_errors=[])
 

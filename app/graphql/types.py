@@ -14,15 +14,15 @@ from strawberry import Info
 from app.graphql.context import Context
 from app.graphql.ids import node_id
 from app.graphql.pagination import Page, encode_cursor
-from app.services.paging import After
 from app.models import AuthorizationRequest as AuthorizationRequestModel
 from app.services.apps import AppRow
 from app.services.grants import grant_covers
+from app.services.paging import After
 from app.services.permissions import Catalog, split_scopes
+from app.services.permissions import Permission as CatalogPermission
 from app.services.privacy import mask_ip
 from app.services.receipts import Receipt
 from app.services.sessions import SessionRow
-from app.services.permissions import Permission as CatalogPermission
 
 T = TypeVar("T")
 
@@ -120,9 +120,9 @@ def build_connection(items: list[T], *, positions: list[After], total: int, has_
 
 @strawberry.enum(description="What kind of client opened a session.")
 class ClientKind(Enum):
-    WEB = "web"
-    MOBILE = "mobile"
-    API = "api"
+    WEB = strawberry.enum_value("web", description="A browser, signed in through the sign-in page (a cookie).")
+    MOBILE = strawberry.enum_value("mobile", description="A mobile app, signed in with the `login` mutation.")
+    API = strawberry.enum_value("api", description="A script or other client using a session token.")
 
 
 FullAddress = Annotated[bool, strawberry.argument(
@@ -189,7 +189,15 @@ class RevocationReceipt:
                    sessions=receipt.sessions, ended_at=receipt.ended_at)
 
 
-@strawberry.type(description="A third-party application that can ask for access to accounts over OAuth 2.0.")
+@strawberry.enum(description="How a third-party app connects to accounts.")
+class AppProtocol(Enum):
+    OAUTH1 = strawberry.enum_value(
+        "oauth1", description="OAuth 1.0a User Context: one access level for the whole app, plus add-ons.")
+    OAUTH2 = strawberry.enum_value("oauth2", description="OAuth 2.0 User Context: the permissions of each request.")
+
+
+@strawberry.type(description="A third-party application that can ask for access to accounts over OAuth 2.0 or "
+                             "OAuth 1.0a.")
 class App(Node):
     client_id: str = strawberry.field(description="The OAuth `client_id`.")
     name: str = strawberry.field(description="Name shown to people.")
@@ -203,6 +211,11 @@ class App(Node):
     is_confidential: bool = strawberry.field(description="The app authenticates with a client secret.")
     redirect_uris: list[str] = strawberry.field(description="Where authorization responses may be sent.")
     allowed_scopes: list[str] = strawberry.field(description="Every scope the app may ask for.")
+    protocol: AppProtocol = strawberry.field(description="How the app connects.")
+    access_level: str | None = strawberry.field(
+        description="OAuth 1.0a: the key of the app's access level in the permission catalogue (e.g. `read-write`).")
+    add_ons: list[str] = strawberry.field(
+        description="OAuth 1.0a: the keys of the app's add-ons in the permission catalogue (e.g. `email`).")
 
     @classmethod
     def from_model(cls, app: AppRow) -> App:
@@ -219,6 +232,9 @@ class App(Node):
             is_confidential=app.confidential,
             redirect_uris=list(app.redirect_uris),
             allowed_scopes=split_scopes(app.scopes),
+            protocol=AppProtocol(app.protocol),
+            access_level=app.access_level,
+            add_ons=app.add_ons.split(),
         )
 
 

@@ -5,10 +5,12 @@ Third-party OAuth access tokens are never looked up here: they are not session t
 
 from __future__ import annotations
 
+from typing import cast
+
 from starlette.requests import HTTPConnection
 
-from app.services.sessions import Authenticated, authenticate_token
 from app.http.state import app_state, request_db
+from app.services.sessions import Authenticated, authenticate_token
 
 _UNSET = object()
 
@@ -29,7 +31,7 @@ async def current_login(conn: HTTPConnection) -> Authenticated | None:
     """The signed-in account and session, resolved once per request."""
     cached = conn.scope.setdefault("state", {}).get("login", _UNSET)
     if cached is not _UNSET:
-        return cached  # type: ignore[return-value]
+        return cast("Authenticated | None", cached)  # what this function stored below
     token = bearer_token(conn) or session_cookie(conn)
     login = None
     if token:

@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from app.settings import Settings
 from app.http.state import app_state
+from app.settings import Settings
 
 LOGIN_FORM_FIELD = "csrf_token"
 LOGIN_FORM_LIFETIME = timedelta(hours=2)

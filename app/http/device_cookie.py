@@ -10,12 +10,12 @@ from __future__ import annotations
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from app.http.state import app_state
 from app.models import Account
 from app.services import known_devices
 from app.services.accounts import username_key
 from app.services.known_devices import KnownDevice
 from app.settings import Settings
-from app.http.state import app_state
 
 
 def device_cookie_name(settings: Settings) -> str:

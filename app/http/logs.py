@@ -18,7 +18,7 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect
@@ -77,7 +77,7 @@ def _field(name: str, value: Any) -> Any:
     return scrub(repr(value))
 
 
-class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _CurrentStderr(logging.StreamHandler[TextIO]):
     """A handler writing to whatever ``sys.stderr`` is when a record comes. A handler that kept the stream it was
     made with wrote to a closed file once that stream was swapped and closed (pytest's capture does both), and
     Python printed "--- Logging error ---" with a traceback at exit."""
@@ -85,8 +85,8 @@ class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
@@ -121,7 +121,7 @@ def configure_logging(level: str = "INFO") -> None:
     prints query strings, and RequestContextMiddleware writes a safer access line."""
     # The logging module's documented optimizations: none of these is in our lines, and finding the caller walks the
     # stack on every record (the access line is written on every request).
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False

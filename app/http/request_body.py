@@ -17,9 +17,8 @@ is never parsed, and both come in the form the endpoint's clients understand (ap
 The body is then replayed to the app through a new ``receive``, as one message, so Starlette and Strawberry read
 it exactly as they would have read it from the server.
 
-The other direction needs nothing: our answers are at most tens of KB, which the kernel's socket buffer and
-uvicorn's write buffer take whole, so sending a response never waits on a client that does not read it while the
-request's session is still open.
+The other direction is ``state.DatabaseSessionMiddleware``'s: it closes the request's session as the response
+starts, so a client that never reads its answers holds no connection either.
 """
 
 from __future__ import annotations

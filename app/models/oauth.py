@@ -1,6 +1,7 @@
 """OAuth 2.0 apps (clients), grants, pending authorization requests, codes and tokens.
 
-Every secret (client secret, code, access and refresh token) is stored only as a SHA-256 digest.
+Every secret (client secret, code, access and refresh token) is stored only as a SHA-256 digest; an OAuth 1.0a
+app's consumer secret is also kept encrypted, as HMAC signatures need it (``app.models.oauth1``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,14 @@ class App(SQLModel, table=True):
     scopes: str = Field(default="", max_length=2000)  # space-separated, what the app may ever ask for
     confidential: bool = Field(default=True)
     created_at: datetime = timestamp(default_now=True)
+    # How the app connects: "oauth2" (scopes chosen per request) or "oauth1" (OAuth 1.0a User Context: one access
+    # level for the whole app, plus add-ons; ``scopes`` then holds what they amount to in the catalogue).
+    protocol: str = Field(default="oauth2", max_length=8, sa_column_kwargs={"server_default": "oauth2"})
+    access_level: str | None = Field(default=None, max_length=32)  # the catalogue's level key (OAuth 1.0a)
+    add_ons: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})  # its add-on keys
+    # OAuth 1.0a only: HMAC signatures are keyed with the consumer secret, so it is kept encrypted (never in clear)
+    # beside its digest; see app.services.oauth1.sealing.
+    client_secret_sealed: str | None = Field(default=None, max_length=512)
 
 
 class Grant(SQLModel, table=True):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 
 from app.models import App, AuthorizationCode, OAuthToken, utcnow
+from app.services.digests import digest_matches
 from app.services.oauth.tokens import TokenView, refresh_scope
 from app.services.permissions import join_scopes, split_scopes
-from app.services.digests import digest_matches
 
 GRANT_TYPES = ("authorization_code", "refresh_token")
 CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post")

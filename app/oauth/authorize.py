@@ -1,4 +1,6 @@
 """``GET /oauth/authorize``: validate with Authlib, then ask the person (or reuse a grant that covers the request).
+With ``oauth_token`` and no ``response_type`` it is OAuth 1.0a's authorization step instead, which
+``app.web.consent.oauth1_consent`` answers.
 
 Validation runs first, signed in or not, so a malformed request never detours through the sign-in page. Errors found
 before the redirect URI is known to be registered get a 400 page; later errors go back to the app with ``error``,
@@ -14,28 +16,30 @@ that needs the person gets ``login_required``, ``consent_required`` or ``interac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.graphql.ids import AUTHORIZATION_REQUEST, to_global_id
 from app.http.auth import current_login
-from app.models import App
+from app.http.state import app_state, request_db
+from app.models import Account, App
 from app.oauth.grant_types import MAX_STATE_LENGTH
-from app.web.account_pages import PASSWORD_PAGE
-from app.web.pages import error_page, login_redirect, redirect_to
+from app.oauth.redirects import answer_uri, redirect_with
 from app.oauth.requests import RequestSnapshot, parameter_problem
 from app.oauth.server import ConsentryAuthorizationServer, run_authlib
-from app.graphql.ids import AUTHORIZATION_REQUEST, to_global_id
-from app.oauth.redirects import answer_uri, redirect_with
 from app.services.grants import (
     authorize_with_existing_grant,
     create_authorization_request,
     grant_covers,
 )
 from app.services.permissions import split_scopes
-from app.http.state import app_state, request_db
-
+from app.settings import Settings
+from app.web.account_pages import PASSWORD_PAGE
+from app.web.consent import oauth1_consent
+from app.web.pages import error_page, login_redirect, redirect_to
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,19 @@ class ValidAuthorization:
     code_challenge_method: str
     force_consent: bool  # prompt=consent: ask even when a grant covers the request
     no_interaction: bool  # prompt=none: answer without any page, or with an error
+
+
+class _Requested(TypedDict):
+    """What the person is asked for: the arguments both grant services take."""
+
+    account: Account
+    app: App
+    redirect_uri: str
+    scopes: list[str]
+    state: str | None
+    code_challenge: str
+    code_challenge_method: str
+    settings: Settings
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,8 @@ def _needs_interaction(valid: ValidAuthorization, error: str, description: str) 
 
 
 async def authorize(request: Request) -> Response:
+    if "oauth_token" in request.query_params and "response_type" not in request.query_params:
+        return await oauth1_consent(request)  # OAuth 1.0a (RFC 5849 §2.2): the person answers a temporary credential
     result = await run_authlib(request, _validate)
     if isinstance(result, RefusedAuthorization):
         return _refused(request, result)
@@ -124,13 +143,13 @@ async def authorize(request: Request) -> Response:
         return redirect_to(PASSWORD_PAGE)
     state = app_state(request)
     db = request_db(request)
-    common = {
+    common: _Requested = {
         "account": login.account, "app": result.app, "redirect_uri": result.redirect_uri, "scopes": result.scopes,
         "state": result.state, "code_challenge": result.code_challenge,
         "code_challenge_method": result.code_challenge_method, "settings": state.settings,
     }
     if not result.force_consent:
-        back_to_app = await authorize_with_existing_grant(db, **common)  # type: ignore[arg-type]
+        back_to_app = await authorize_with_existing_grant(db, **common)
         if back_to_app is not None:
             return redirect_to(answer_uri(back_to_app, issuer=state.settings.issuer))
     if result.no_interaction:
@@ -140,5 +159,5 @@ async def authorize(request: Request) -> Response:
                 result, "interaction_required", "The person must confirm this request on the consent page."))
         return _refused(request, _needs_interaction(
             result, "consent_required", "The person has not authorized this app for these permissions."))
-    pending = await create_authorization_request(db, session_id=login.session.id, **common)  # type: ignore[arg-type]
+    pending = await create_authorization_request(db, session_id=login.session.id, **common)
     return redirect_to(f"/oauth/consent?request={to_global_id(AUTHORIZATION_REQUEST, pending.id)}")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Request
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _IntrospectionEndpoint
 
-from app.services.oauth import revocation, tokens
 from app.oauth.adapters import ClientModel, FoundTokenModel
+from app.services.oauth import revocation, tokens
 
 if TYPE_CHECKING:
     from app.oauth.server import ConsentryAuthorizationServer
@@ -35,7 +35,7 @@ class _FindsOurTokens:
 
 
 class RevocationEndpoint(_FindsOurTokens, _RevocationEndpoint):
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post", "none"]
 
     def authenticate_token(self, request: OAuth2Request, client: ClientModel) -> FoundTokenModel | None:
         # Authlib answers invalid_grant for another client's token, which would tell a thief that a stolen token is
@@ -50,7 +50,7 @@ class RevocationEndpoint(_FindsOurTokens, _RevocationEndpoint):
 
 class IntrospectionEndpoint(_FindsOurTokens, _IntrospectionEndpoint):
     # Confidential clients only: introspection answers with who the token acts for.
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
 
     def check_permission(self, token: FoundTokenModel, client: ClientModel, request: OAuth2Request) -> bool:
         # An app may introspect only its own tokens; anyone else's look inactive (no oracle for stolen tokens).

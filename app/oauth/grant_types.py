@@ -8,7 +8,7 @@ consumption, rotation, reuse detection) live in ``app.services.oauth`` and run f
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from authlib.oauth2.rfc6749 import (
     InvalidClientError,
@@ -24,10 +24,10 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7636.challenge import compare_s256_code_challenge
 
 from app.models import Account
-from app.services.oauth import codes, tokens
 from app.oauth.adapters import ClientModel, CodeModel, RefreshTokenModel
-from app.services.permissions import join_scopes, split_scopes
 from app.services.digests import new_token
+from app.services.oauth import codes, tokens
+from app.services.permissions import join_scopes, split_scopes
 
 if TYPE_CHECKING:
     from app.oauth.server import ConsentryAuthorizationServer
@@ -45,8 +45,8 @@ AUTHORIZATION_PARAMETERS = (
 class S256CodeChallenge(CodeChallenge):
     """PKCE required for every client, S256 only (RFC 9700 §2.1.1)."""
 
-    SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
-    CODE_CHALLENGE_METHODS = {"S256": compare_s256_code_challenge}
+    SUPPORTED_CODE_CHALLENGE_METHOD: ClassVar[list[str]] = ["S256"]
+    CODE_CHALLENGE_METHODS: ClassVar[dict[str, Any]] = {"S256": compare_s256_code_challenge}
 
     def validate_code_challenge(self, grant: grants.BaseGrant, redirect_uri: Any) -> None:
         data = grant.request.payload.data

@@ -1,5 +1,6 @@
 """OAuth 2.0 routes: authorization, token, revocation, introspection, metadata and the resource API (the consent
-page the authorization endpoint sends people to is a page of ``app.web``).
+page the authorization endpoint sends people to is a page of ``app.web``); OAuth 1.0a's come from
+``app.oauth.oauth1.routes``.
 
 Database trouble on any of them becomes a 503 ``temporarily_unavailable`` in app.http.faults.DatabaseFaultMiddleware.
 """
@@ -11,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.oauth import api, authorize, metadata
+from app.oauth.oauth1.routes import routes as oauth1_routes
 from app.oauth.requests import RequestSnapshot
 from app.oauth.server import ConsentryAuthorizationServer, run_authlib
 
@@ -46,4 +48,5 @@ routes: list[BaseRoute] = [
     Route("/oauth/introspect", introspect, methods=["POST"]),
     Route("/.well-known/oauth-authorization-server", metadata.metadata, methods=["GET"]),
     Route("/api/v1/me", api.me, methods=["GET"]),
+    *oauth1_routes,
 ]

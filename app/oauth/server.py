@@ -11,7 +11,7 @@ import asyncio
 import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import InvalidClientError, InvalidGrantError, InvalidRequestError, OAuth2Request
@@ -20,25 +20,29 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from app.db.engines import POOL_SIZE
+from app.http.state import app_state
 from app.models import App
-from app.services.oauth import codes, tokens
+from app.oauth.adapters import ClientModel
 from app.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
 from app.oauth.grant_types import AuthorizationCodeGrant, RefreshTokenGrant, S256CodeChallenge
-from app.oauth.adapters import ClientModel
 from app.oauth.requests import RequestSnapshot, StarletteJsonRequest, StarletteOAuth2Request, parameter_problem
-from app.services.errors import Invalid
-from app.services.permissions import OFFLINE_ACCESS, Catalog, split_scopes
 from app.services.digests import new_token
+from app.services.errors import Invalid
+from app.services.oauth import codes, tokens
+from app.services.oauth1.registration import OAUTH2
+from app.services.permissions import OFFLINE_ACCESS, Catalog, split_scopes
 from app.settings import Settings
-from app.http.state import app_state
 
 T = TypeVar("T")
 NO_STORE_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-_APP_BY_CLIENT_ID = select(App).where(App.client_id == bindparam("client_id"))  # built once, used on every call
+# Built once, used on every call. OAuth 2.0 clients only: an OAuth 1.0a app signs with its consumer secret and is
+# nobody's client here (its connections go through app.oauth.oauth1).
+_APP_BY_CLIENT_ID = select(App).where(col(App.client_id) == bindparam("client_id"), col(App.protocol) == OAUTH2)
 
 
 class ConsentryAuthorizationServer(AuthorizationServer):
@@ -84,7 +88,8 @@ class ConsentryAuthorizationServer(AuthorizationServer):
         method per request). Authlib would take the first method that works and ignore the rest."""
         if (problem := _more_than_one_client(request)) is not None:
             raise InvalidRequestError(problem)
-        return super().authenticate_client(request, methods, endpoint)  # type: ignore[no-any-return]
+        # Authlib is untyped: what it returns is the client query_client found.
+        return cast(ClientModel, super().authenticate_client(request, methods, endpoint))
 
     def create_oauth2_request(self, request: RequestSnapshot | OAuth2Request) -> OAuth2Request:
         return request if isinstance(request, OAuth2Request) else StarletteOAuth2Request(request)
@@ -102,9 +107,9 @@ class ConsentryAuthorizationServer(AuthorizationServer):
         if isinstance(error, InvalidClientError):
             # RFC 6749 §5.2: an unknown client or a failed authentication is 401 for every method, not just Basic.
             error.status_code = 401
-        response = super().handle_error_response(request, error)
+        response = cast(Response, super().handle_error_response(request, error))  # made by handle_response
         response.headers.update(NO_STORE_HEADERS)
-        return response  # type: ignore[no-any-return]
+        return response
 
     def refuse_malformed(self, snapshot: RequestSnapshot, *, token_endpoint: bool = False) -> Response | None:
         """``invalid_request`` for a POST Authlib would otherwise take: NUL characters, a repeated parameter, and at
@@ -166,8 +171,9 @@ def _more_than_one_client(request: OAuth2Request) -> str | None:
     return None
 
 
-# Authlib's threads: as many as the sync engine's pool keeps connections for them (app.db.engines.POOL_SIZE), so concurrent
-# OAuth requests wait here for a thread rather than in the pool for a connection, or for a new one to be opened.
+# Authlib's threads: as many as the sync engine's pool keeps connections for them (app.db.engines.POOL_SIZE), so
+# concurrent OAuth requests wait here for a thread rather than in the pool for a connection, or for a new one to be
+# opened.
 _AUTHLIB_THREADS = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="authlib")
 
 
@@ -179,12 +185,23 @@ async def run_authlib(request: Request, work: Callable[[ConsentryAuthorizationSe
     """
     snapshot = await RequestSnapshot.read(request)
     state = app_state(request)
+
+    def work_with_server(session: Session) -> T:
+        server = ConsentryAuthorizationServer(session=session, settings=state.settings, catalog=state.catalog)
+        return work(server, snapshot)
+
+    return await run_with_sync_session(request, work_with_server, read_only=read_only)
+
+
+async def run_with_sync_session(request: Request, work: Callable[[Session], T], *, read_only: bool = False) -> T:
+    """Run ``work`` in one of Authlib's worker threads with a sync session of its own (OAuth 2.0 and OAuth 1.0a
+    servers alike). Read the request body first: the thread never touches the Starlette request."""
+    state = app_state(request)
     sessions = state.database.sync_autocommit_sessions if read_only else state.database.sync_sessions
 
     def run() -> T:
         with sessions() as session:
-            server = ConsentryAuthorizationServer(session=session, settings=state.settings, catalog=state.catalog)
-            return work(server, snapshot)
+            return work(session)
 
     # The request's context (its ID for the logs) goes along, as Starlette's run_in_threadpool would carry it.
     return await asyncio.get_running_loop().run_in_executor(_AUTHLIB_THREADS, contextvars.copy_context().run, run)

@@ -6,17 +6,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, select
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.engine import Connection, RowMapping
 
 from app.db.engines import transaction
 from app.models import Account
-from app.models.base import detached_from_row
+from app.models.base import detached_from_row, table_of
+from app.services import passwords
 from app.services.common_passwords import is_common
 from app.services.errors import Invalid
-from app.services import passwords
 from app.services.text import is_unrepresentable
 
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
@@ -27,7 +27,7 @@ MAX_PASSWORD_LENGTH = 1024  # argon2 takes any length; this only keeps a request
 WRONG_CREDENTIALS = "Incorrect username or password."
 # Core, built once: every sign-in runs it, building an ORM statement costs more than running this one, and the
 # account it finds is only read.
-_accounts: Table = Account.__table__  # type: ignore[attr-defined]
+_accounts = table_of(Account)
 _BY_USERNAME_KEY = select(_accounts).where(_accounts.c.username_key == bindparam("key"))
 
 

@@ -1,6 +1,7 @@
 """Apps (OAuth clients): registration, secret rotation and lookups.
 
-The client ID is random; a confidential app's client secret is shown once and stored only as a SHA-256 digest.
+The client ID is random; a confidential app's client secret is shown once and stored only as a SHA-256 digest (an
+OAuth 1.0a app's consumer secret is also sealed: its HMAC signatures need it, see ``app.services.oauth1.sealing``).
 Redirect URIs are checked here once and later matched byte for byte, so nothing loose ever reaches a redirect.
 """
 
@@ -13,16 +14,19 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.engines import transaction
 from app.models import Account, App, Grant
-from app.models.base import detached_from_row
+from app.models.base import detached_from_row, table_of
+from app.services.digests import digest
 from app.services.errors import Invalid, NotFound
+from app.services.oauth1.registration import OAUTH1, OAUTH2, OAuth1Options, check_levels
+from app.services.oauth1.sealing import seal
 from app.services.paging import After, KeysetList, ListPage
 from app.services.permissions import Catalog, join_scopes, split_scopes
-from app.services.digests import digest
 
 CLIENT_ID_BYTES = 18  # 144 bits: unguessable, and short enough to read in logs
 CLIENT_SECRET_BYTES = 32  # 256 bits
@@ -71,18 +75,21 @@ def check_url(url: str, *, field: str, what: str, allow_query: bool = True) -> s
 
 def _check_registration(
     *, name: str, redirect_uris: list[str], scopes: list[str], website_url: str | None, icon_url: str | None,
-    catalog: Catalog, privacy_policy_url: str | None = None, terms_url: str | None = None,
+    catalog: Catalog, privacy_policy_url: str | None = None, terms_url: str | None = None, oauth1: bool = False,
 ) -> tuple[str, list[str], list[str]]:
     name = name.strip()
     if not 1 <= len(name) <= 100:
         raise Invalid("The name must be 1 to 100 characters.", field="name")
-    if not redirect_uris:
+    if not redirect_uris and not oauth1:  # an OAuth 1.0a app may use the PIN flow (oob) alone
         raise Invalid("Register at least one redirect URI.", field="redirectUris")
     if len(redirect_uris) > MAX_REDIRECT_URIS:
         raise Invalid(f"Register at most {MAX_REDIRECT_URIS} redirect URIs.", field="redirectUris")
     uris = list(dict.fromkeys(check_url(u, field="redirectUris", what="Each redirect URI") for u in redirect_uris))
     wanted = split_scopes(" ".join(scopes))
-    if not wanted:
+    if oauth1:
+        if wanted:
+            raise Invalid("An OAuth 1.0a app chooses an access level and add-ons, not scopes.", field="scopes")
+    elif not wanted:
         raise Invalid("Choose at least one permission.", field="scopes")
     unknown = [s for s in wanted if catalog.get(s) is None]
     if unknown:
@@ -113,13 +120,19 @@ async def register_app(
     catalog: Catalog,
     privacy_policy_url: str | None = None,
     terms_url: str | None = None,
+    oauth1: OAuth1Options | None = None,
 ) -> RegisteredApp:
+    """Register an OAuth 2.0 app, or with ``oauth1`` an OAuth 1.0a one: always confidential (it signs with its
+    consumer secret), one access level and add-ons instead of scopes, and callback URLs that may be none (PIN flow
+    only)."""
     name, uris, wanted = _check_registration(
         name=name, redirect_uris=redirect_uris, scopes=scopes, website_url=website_url, icon_url=icon_url,
-        catalog=catalog, privacy_policy_url=privacy_policy_url, terms_url=terms_url,
+        catalog=catalog, privacy_policy_url=privacy_policy_url, terms_url=terms_url, oauth1=oauth1 is not None,
     )
     if len(description) > 1000:
         raise Invalid("The description must be at most 1000 characters.", field="description")
+    levels = check_levels(oauth1, catalog) if oauth1 is not None else None
+    confidential = confidential or oauth1 is not None
     secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES) if confidential else None
     developer = (developer_name or "").strip() or (owner.name if owner else None)
     app = App(
@@ -134,31 +147,44 @@ async def register_app(
         developer_name=developer[:128] if developer else None,
         owner_id=owner.id if owner else None,
         redirect_uris=uris,
-        scopes=join_scopes(wanted),
+        scopes=levels.scopes if levels else join_scopes(wanted),
         confidential=confidential,
+        protocol=OAUTH1 if levels else OAUTH2,
+        access_level=levels.access_level if levels else None,
+        add_ons=levels.add_ons if levels else "",
+        client_secret_sealed=seal(secret, secret_key=oauth1.secret_key) if oauth1 and secret else None,
     )
     async with transaction(db):
         db.add(app)
     return RegisteredApp(app=app, client_secret=secret)
 
 
-async def rotate_client_secret(db: AsyncSession, *, owner: Account, app_id: uuid.UUID | None) -> RegisteredApp:
-    """Replace a confidential app's secret; the old one stops working at once. Only the owner may do it."""
+async def rotate_client_secret(db: AsyncSession, *, owner: Account, app_id: uuid.UUID | None,
+                               secret_key: str | None = None) -> RegisteredApp:
+    """Replace a confidential app's secret; the old one stops working at once. Only the owner may do it. An OAuth
+    1.0a app's new consumer secret is sealed with ``secret_key``."""
     if app_id is None:
         raise NotFound("No such app.", field="appId")
     app = (
-        await db.execute(select(App).where(App.id == app_id, App.owner_id == owner.id, App.confidential.is_(True)))  # type: ignore[attr-defined]
+        await db.execute(select(App).where(col(App.id) == app_id, col(App.owner_id) == owner.id,
+                                           col(App.confidential).is_(True)))
     ).scalar_one_or_none()
     if app is None:
         raise NotFound("No such app.", field="appId")
     secret = secrets.token_urlsafe(CLIENT_SECRET_BYTES)
+    sealed = None
+    if app.protocol == OAUTH1:
+        if secret_key is None:
+            raise Invalid("An OAuth 1.0a app's consumer secret needs the server's secret key to be sealed.")
+        sealed = seal(secret, secret_key=secret_key)
     async with transaction(db):
-        await db.execute(update(App).where(App.id == app.id).values(client_secret_digest=digest(secret)))  # type: ignore[arg-type]
-    app.client_secret_digest = digest(secret)
+        await db.execute(update(App).where(col(App.id) == app.id).values(
+            client_secret_digest=digest(secret), client_secret_sealed=sealed))
+    app.client_secret_digest, app.client_secret_sealed = digest(secret), sealed
     return RegisteredApp(app=app, client_secret=secret)
 
 
-_apps: Table = App.__table__  # type: ignore[attr-defined]
+_apps = table_of(App)
 _REGISTERED_LIST = KeysetList.build(
     [_apps], where=[_apps.c.owner_id == bindparam("owner_id")], sort=_apps.c.created_at, id_column=_apps.c.id,
     id_ascending=False,
@@ -195,10 +221,12 @@ class AppRow(Protocol):
     confidential: bool
     redirect_uris: list[str]
     scopes: str
+    protocol: str  # oauth2 | oauth1
+    access_level: str | None
+    add_ons: str
 
 
 # Built once: the DataLoader runs it on every settings page. Core rows, not ORM objects: they are only read.
-_apps: Table = App.__table__  # type: ignore[attr-defined]
 _APPS_BY_ID = select(*(_apps.c[name] for name in AppRow.__annotations__)).where(
     _apps.c.id.in_(bindparam("ids", expanding=True)))
 
@@ -208,15 +236,15 @@ async def get_apps_by_ids(db: AsyncSession, *, ids: list[uuid.UUID]) -> dict[uui
     if not ids:
         return {}
     rows = (await db.execute(_APPS_BY_ID, {"ids": list(set(ids))})).all()
-    return {row.id: row for row in rows}  # type: ignore[misc]
+    return {row.id: row for row in rows}
 
 
 async def get_visible_app(db: AsyncSession, *, account: Account, app_id: uuid.UUID) -> App:
     """An app the account may look up by ID: one it registered or one connected to it; else NotFound."""
-    connected = select(Grant.id).where(Grant.app_id == App.id, Grant.account_id == account.id,
-                                       Grant.revoked_at.is_(None))  # type: ignore[union-attr]
+    connected = select(col(Grant.id)).where(col(Grant.app_id) == col(App.id), col(Grant.account_id) == account.id,
+                                            col(Grant.revoked_at).is_(None))
     app = (await db.execute(
-        select(App).where(App.id == app_id, (App.owner_id == account.id) | connected.exists())
+        select(App).where(col(App.id) == app_id, (col(App.owner_id) == account.id) | connected.exists())
     )).scalar_one_or_none()
     if app is None:
         raise NotFound("No such app.", field="id")

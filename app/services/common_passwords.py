@@ -26,7 +26,7 @@ jordan123 michael123 charlie123 thomas123 robert123 daniel123 matthew1 andrew123
 ashley123 amanda123 nicole123 melissa1 stephanie heather1 samsung1 samsung123 iphone123 google123
 facebook linkedin instagram twitter1 microsoft apple123 dropbox1 adobe123 photoshop unknown1
 nopassword nothing1 secret12 private1 letmein2 zxcvbnma qwertyu1 asdfghj1 1qazxsw23edc 1q2w3e4r5
-""".split()
+""".split()  # noqa: SIM905 - data: words as the source lists print them, not one quoted string each
 
 COMMON_PASSWORDS: frozenset[str] = frozenset(word.lower() for word in _WORDS)
 

@@ -1,4 +1,5 @@
-"""Demo data: an account signed in from several devices and countries, with three connected apps."""
+"""Demo data: an account signed in from several devices and countries, with four connected apps (one of them an
+OAuth 1.0a app with an access level, as most of X's long-lived apps still are)."""
 
 from __future__ import annotations
 
@@ -7,18 +8,21 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.engines import transaction
-from app.models import Account, Grant, OAuthToken, utcnow
+from app.models import Account, Grant, OAuth1Token, OAuthToken, utcnow
 from app.services.accounts import create_account
 from app.services.apps import register_app
+from app.services.digests import digest, new_token
+from app.services.oauth1.registration import OAuth1Options
+from app.services.oauth1.sealing import seal
 from app.services.permissions import OFFLINE_ACCESS, load_catalog
 from app.services.sessions import open_session
-from app.services.digests import digest, new_token
 from app.settings import Settings
 
 DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "apps-and-sessions"
+DEMO_PASSWORD = "apps-and-sessions"  # noqa: S105 - the demo account's published password (README), not a secret
 
 # (user agent, public IP, how long ago it signed in, minutes since last activity, client kind)
 _DEMO_SESSIONS = [
@@ -44,9 +48,14 @@ _DEMO_APPS = [
 ]
 
 
+# (name, developer, description, website, access level, add-ons, last used how long ago): OAuth 1.0a
+_DEMO_OAUTH1_APP = ("Threadline Desktop", "Threadline Co.", "A desktop client for reading and writing long threads.",
+                    "https://threadline.example", "read-write", ["email"], timedelta(days=2))
+
+
 async def demo_account_exists(db: AsyncSession) -> bool:
     return bool(await db.scalar(select(func.count()).select_from(Account).where(
-        Account.username_key == DEMO_USERNAME)))  # type: ignore[arg-type]
+        col(Account.username_key) == DEMO_USERNAME)))
 
 
 async def seed_demo(db: AsyncSession, *, settings: Settings, only_if_empty: bool = False) -> bool:
@@ -79,4 +88,25 @@ async def seed_demo(db: AsyncSession, *, settings: Settings, only_if_empty: bool
             db.add(grant)
             await db.flush()
             db.add(token)
+    await _seed_oauth1_app(db, account=account, settings=settings)
     return True
+
+
+async def _seed_oauth1_app(db: AsyncSession, *, account: Account, settings: Settings) -> None:
+    name, developer, description, website, level, add_ons, used_ago = _DEMO_OAUTH1_APP
+    registered = await register_app(
+        db, owner=None, name=name, description=description, website_url=website, icon_url=None,
+        redirect_uris=[f"{website}/oauth/callback"], scopes=[], confidential=True, developer_name=developer,
+        catalog=load_catalog(settings.permission_catalog_path),
+        oauth1=OAuth1Options(access_level=level, add_ons=add_ons, secret_key=settings.secret_key))
+    now = utcnow()
+    grant = Grant(account_id=account.id, app_id=registered.app.id, scopes=registered.app.scopes,
+                  authorized_at=now - timedelta(days=400), last_used_at=now - used_ago)
+    token = OAuth1Token(grant_id=grant.id, app_id=registered.app.id, account_id=account.id,
+                        token_digest=digest(new_token()),
+                        secret_sealed=seal(new_token(), secret_key=settings.secret_key),
+                        scopes=registered.app.scopes, issued_at=now - timedelta(days=400))
+    async with transaction(db):
+        db.add(grant)
+        await db.flush()
+        db.add(token)

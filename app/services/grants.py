@@ -11,10 +11,10 @@ import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, CursorResult, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +22,7 @@ from sqlmodel import col
 
 from app.db.engines import transaction
 from app.models import Account, App, AuthorizationRequest, Grant, utcnow
-from app.models.base import detached_from_row
+from app.models.base import detached_from_row, table_of
 from app.services.errors import Invalid, NotFound
 from app.services.oauth.codes import add_authorization_code
 from app.services.paging import After, KeysetList, ListPage
@@ -68,7 +68,7 @@ class GrantRow(Protocol):
 
 # Built once, not per call: building a statement costs more than the database spends running these. Core, not ORM:
 # a page is read once and thrown away, and plain rows cost a fraction of ORM objects to build.
-_grants: Table = Grant.__table__  # type: ignore[attr-defined]
+_grants = table_of(Grant)
 _CONNECTED_LIST = KeysetList.build(
     [_grants.c[name] for name in GrantRow.__annotations__],
     where=[_grants.c.account_id == bindparam("account_id"), _grants.c.revoked_at.is_(None)],
@@ -81,7 +81,7 @@ async def list_connected_apps(
 ) -> ListPage[GrantRow]:
     """One page of active grants, most recently used first, with how many there are in all (one statement)."""
     page = await _CONNECTED_LIST.read(db, {"account_id": account.id}, limit=limit, after=after)
-    return page  # type: ignore[return-value]
+    return page
 
 
 def position_of(grant: GrantRow) -> After:
@@ -89,7 +89,7 @@ def position_of(grant: GrantRow) -> After:
     return After(key=grant.last_used_at or grant.authorized_at, id=grant.id)
 
 
-_apps_table: Table = App.__table__  # type: ignore[attr-defined]
+_apps_table = table_of(App)
 # A connected app and its app in one statement, for its page (Core rows: only read).
 _CONNECTED_WITH_APP = (
     select(*(_grants.c[name] for name in GrantRow.__annotations__),
@@ -110,12 +110,12 @@ async def get_connected_app_with_app(
         raise NotFound("No such connected app.", field="id")
     values = row._mapping
     app = detached_from_row(App, {column.name: values[f"of_app_{column.name}"] for column in _apps_table.c})
-    return row, app  # type: ignore[return-value]
+    return row, app
 
 
 async def get_connected_app(db: AsyncSession, *, account: Account, grant_id: uuid.UUID) -> Grant:
     grant = (
-        await db.execute(select(Grant).where(Grant.id == grant_id, *_active_grants(account)))  # type: ignore[arg-type]
+        await db.execute(select(Grant).where(col(Grant.id) == grant_id, *_active_grants(account)))
     ).scalar_one_or_none()
     if grant is None:
         raise NotFound("No such connected app.", field="id")
@@ -172,11 +172,13 @@ def may_skip_consent(*, app: App, redirect_uri: str) -> bool:
 
 
 async def _covering_grant(
-    db: AsyncSession, *, account: Account, app_id: uuid.UUID, scopes: list[str]
+    db: AsyncSession, *, account: Account, app_id: uuid.UUID, scopes: list[str], lock: bool = False
 ) -> Grant | None:
-    grant = (
-        await db.execute(select(Grant).where(Grant.app_id == app_id, *_active_grants(account)))  # type: ignore[arg-type]
-    ).scalar_one_or_none()
+    """The account's active grant to the app when it covers ``scopes``; with ``lock``, row-locked for issuing a
+    code (the lock order of ``app.services.oauth.locks``: a revoke racing the issue either comes first and leaves no
+    grant to cover, or waits for the code and ends it with the grant)."""
+    statement = select(Grant).where(col(Grant.app_id) == app_id, *_active_grants(account))
+    grant = (await db.execute(statement.with_for_update() if lock else statement)).scalar_one_or_none()
     return grant if grant is not None and set(scopes) <= set(split_scopes(grant.scopes)) else None
 
 
@@ -193,10 +195,10 @@ async def authorize_with_existing_grant(
     (``may_skip_consent``), else None: the person must be asked."""
     if not may_skip_consent(app=app, redirect_uri=redirect_uri):
         return None
-    grant = await _covering_grant(db, account=account, app_id=app.id, scopes=scopes)
-    if grant is None:
-        return None
     async with transaction(db):
+        grant = await _covering_grant(db, account=account, app_id=app.id, scopes=scopes, lock=True)
+        if grant is None:
+            return None
         code = add_authorization_code(
             db, grant=grant, redirect_uri=redirect_uri, scopes=join_scopes(scopes), code_challenge=code_challenge,
             code_challenge_method=code_challenge_method, lifetime=settings.authorization_code_lifetime,
@@ -216,8 +218,8 @@ async def get_authorization_request(
         row = (
             await db.execute(
                 select(AuthorizationRequest, App)
-                .join(App, App.id == AuthorizationRequest.app_id)  # type: ignore[arg-type]
-                .where(AuthorizationRequest.id == request_id)
+                .join(App, col(App.id) == col(AuthorizationRequest.app_id))
+                .where(col(AuthorizationRequest.id) == request_id)
             )
         ).first()
     if row is None or row[0].account_id != account.id or row[0].session_id != session_id:
@@ -240,33 +242,33 @@ async def _decide(db: AsyncSession, *, request: AuthorizationRequest, decision: 
     """Mark the request decided inside the caller's transaction; a second click finds nothing left to decide."""
     decided = await db.execute(
         update(AuthorizationRequest)
-        .where(AuthorizationRequest.id == request.id, AuthorizationRequest.decided_at.is_(None))  # type: ignore[arg-type,union-attr]
+        .where(col(AuthorizationRequest.id) == request.id, col(AuthorizationRequest.decided_at).is_(None))
         .values(decided_at=utcnow(), decision=decision)
     )
-    if decided.rowcount != 1:  # type: ignore[attr-defined]
+    if cast("CursorResult[Any]", decided).rowcount != 1:  # an UPDATE's result (SQLAlchemy's advice: cast)
         raise Invalid("This authorization request was already answered. Go back to the app.", field="requestId")
 
 
-async def _upsert_grant(db: AsyncSession, *, request: AuthorizationRequest) -> Grant:
-    """The (account, app) grant after this approval: an active one gains the requested scopes, a revoked one
-    comes back with exactly them. The row is locked, as the token endpoint does, to serialise with revokes."""
+async def upsert_grant(db: AsyncSession, *, account_id: uuid.UUID, app_id: uuid.UUID, scopes: str) -> Grant:
+    """The (account, app) grant after an approval (OAuth 2.0 or 1.0a): an active one gains the requested scopes, a
+    revoked one comes back with exactly them. The row is locked, as the token endpoint does, to serialise with
+    revokes. Inside the caller's transaction."""
     now = utcnow()
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     await db.execute(
         insert(Grant)
-        .values(id=uuid.uuid4(), account_id=request.account_id, app_id=request.app_id, scopes=request.scopes,
-                authorized_at=now)
+        .values(id=uuid.uuid4(), account_id=account_id, app_id=app_id, scopes=scopes, authorized_at=now)
         .on_conflict_do_nothing(index_elements=["account_id", "app_id"])
     )
     grant = (
         await db.execute(
             select(Grant)
-            .where(Grant.account_id == request.account_id, Grant.app_id == request.app_id)
+            .where(col(Grant.account_id) == account_id, col(Grant.app_id) == app_id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
     ).scalar_one()
-    requested = split_scopes(request.scopes)
+    requested = split_scopes(scopes)
     if grant.revoked_at is not None:
         # A new connection: earlier scopes and usage belong to the access the person already took back.
         grant.scopes, grant.last_used_at, grant.revoked_at = join_scopes(requested), None, None
@@ -286,7 +288,7 @@ async def approve_authorization_request(
     request = pending.request
     async with transaction(db):
         await _decide(db, request=request, decision="approved")
-        grant = await _upsert_grant(db, request=request)
+        grant = await upsert_grant(db, account_id=request.account_id, app_id=request.app_id, scopes=request.scopes)
         await record_event(db, account_id=account.id, kind=Kind.APP_AUTHORIZED, actor=actor, app_id=pending.app.id,
                            at=grant.authorized_at,
                            details={"app_name": pending.app.name, "scopes": split_scopes(request.scopes)})

@@ -12,6 +12,7 @@ subquery (``totalCount``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -22,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models.base import UTCDateTime
 
-R = TypeVar("R")
+# Covariant, so that a page of rows is a page of any protocol those rows satisfy (GrantRow, SessionRow).
+R_co = TypeVar("R_co", covariant=True)
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,8 @@ class After:
 
 
 @dataclass(frozen=True)
-class ListPage(Generic[R]):
-    rows: list[R]
+class ListPage(Generic[R_co]):
+    rows: Sequence[R_co]
     total: int  # items in the whole list
     has_more: bool  # items follow this page
 

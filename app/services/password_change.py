@@ -11,23 +11,26 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import CursorResult, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.engines import transaction
 from app.models import Account, LoginSession, utcnow
+from app.models.base import table_of
 from app.services.accounts import check_new_password
 from app.services.errors import Invalid
+from app.services.known_devices import KnownDevice
 from app.services.oauth.revocation import revoke_grants
 from app.services.passwords import hash_password, verify_password
-from app.services.known_devices import KnownDevice
 from app.services.ratelimit import LoginLimiter, counted_attempt
 from app.services.receipts import Receipt, nothing_ended, sessions_ended
 from app.services.security_events import NOBODY, Actor, Kind, record_event
 from app.services.sessions import SessionPolicy, end_other_sessions
 
-_sessions = LoginSession.__table__  # type: ignore[attr-defined]
+_sessions = table_of(LoginSession)
 # "This wasn't me" asked this session for a new password: it has one now.
 _REQUIREMENT_MET = (
     update(_sessions)
@@ -72,7 +75,14 @@ async def change_password(
     sessions = apps = 0
     receipt = nothing_ended(now)
     async with transaction(db):
-        await db.execute(update(Account).where(Account.id == account.id).values(password_hash=password_hash))  # type: ignore[arg-type]
+        # Only over the hash that was verified: a change that landed meanwhile (the owner's, from another session)
+        # makes this one a wrong current password, instead of overwriting it and ending the owner's session.
+        changed = await db.execute(
+            update(Account)
+            .where(col(Account.id) == account.id, col(Account.password_hash) == account.password_hash)
+            .values(password_hash=password_hash))
+        if cast("CursorResult[Any]", changed).rowcount != 1:
+            raise Invalid("Your current password is incorrect.", field="currentPassword")
         if logout_other_sessions:
             sessions = await end_other_sessions(db, account_id=account.id, current_session_id=current_session_id,
                                                 policy=policy, reason="password_changed", now=now)

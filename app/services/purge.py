@@ -1,4 +1,5 @@
-"""Deleting what can never be used again: ended sessions, dead tokens, expired codes and authorization requests.
+"""Deleting what can never be used again: ended sessions, dead tokens, expired codes and authorization requests,
+and OAuth 1.0a's ended token credentials, expired temporary credentials and nonces past the timestamp window.
 
 Nothing here is needed once it is over: an ended session is refused on its next request, and a token, code or
 pending consent past its expiry is refused too. Security events are history, kept for their own period
@@ -16,12 +17,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import ColumnElement, Table, Uuid, bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import AuthorizationCode, AuthorizationRequest, LoginSession, OAuthToken, SecurityEvent, utcnow
+from app.models import (
+    AuthorizationCode,
+    AuthorizationRequest,
+    LoginSession,
+    OAuth1Nonce,
+    OAuth1TemporaryCredential,
+    OAuth1Token,
+    OAuthToken,
+    SecurityEvent,
+    utcnow,
+)
+from app.models.base import table_of
 from app.services.sessions import SessionPolicy
 
 DEFAULT_KEEP = timedelta(days=30)
@@ -35,11 +46,10 @@ class Purged:
     authorization_codes: int
     oauth_tokens: int
     login_sessions: int
+    oauth1_temporary_credentials: int = 0
+    oauth1_tokens: int = 0
+    oauth1_nonces: int = 0
     security_events: int = 0
-
-
-def _table(model: type[Any]) -> Table:
-    return model.__table__  # type: ignore[no-any-return]
 
 
 async def _purge(db: AsyncSession, table: Table, dead: ColumnElement[bool], batch_size: int) -> int:
@@ -64,10 +74,17 @@ async def purge_expired(db: AsyncSession, *, policy: SessionPolicy, keep: timede
                         keep_security_events: timedelta = DEFAULT_SECURITY_EVENT_KEEP) -> Purged:
     """Delete what ended more than ``keep`` ago, and security events older than ``keep_security_events``, table by
     table; returns how many rows of each went."""
-    cutoff = (now or utcnow()) - keep
-    requests, codes, tokens, sessions, events = (_table(model) for model in (
+    now = now or utcnow()
+    cutoff = now - keep
+    requests, codes, tokens, sessions, events = (table_of(model) for model in (
         AuthorizationRequest, AuthorizationCode, OAuthToken, LoginSession, SecurityEvent))
+    temporary, oauth1_tokens, nonces = (table_of(model) for model in (
+        OAuth1TemporaryCredential, OAuth1Token, OAuth1Nonce))
     return Purged(
+        oauth1_temporary_credentials=await _purge(db, temporary, temporary.c.expires_at < cutoff, batch_size),
+        oauth1_tokens=await _purge(db, oauth1_tokens, oauth1_tokens.c.revoked_at < cutoff, batch_size),
+        # A nonce outside the timestamp window guards nothing: its requests are refused for their timestamp.
+        oauth1_nonces=await _purge(db, nonces, nonces.c.expires_at < now, batch_size),
         authorization_requests=await _purge(db, requests, requests.c.expires_at < cutoff, batch_size),
         authorization_codes=await _purge(db, codes, codes.c.expires_at < cutoff, batch_size),
         oauth_tokens=await _purge(db, tokens, or_(
@@ -81,6 +98,6 @@ async def purge_expired(db: AsyncSession, *, policy: SessionPolicy, keep: timede
             sessions.c.last_active_at < cutoff - policy.idle_timeout,
             sessions.c.signed_in_at < cutoff - policy.absolute_lifetime,
         ), batch_size),
-        security_events=await _purge(db, events, events.c.at < (now or utcnow()) - keep_security_events,
+        security_events=await _purge(db, events, events.c.at < now - keep_security_events,
                                      batch_size),
     )

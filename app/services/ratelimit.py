@@ -8,7 +8,8 @@ Every attempt must fit two budgets of failures, both fixed windows that start at
   same size as ``per_account``). Every other device shares the account's budget, ``per_account``, counted by
   username key (so ``ALICE``, `` alice `` and ``alice\\t`` count as one account, and unknown usernames are limited
   the same way). A stranger's guesses therefore never touch the budget of the owner's devices.
-- **the client IP**: ``per_ip``, against one address trying many accounts. It refuses outright while spent.
+- **the client IP**: ``per_ip``, against one address trying many accounts. It refuses outright while spent. A
+  known device is not held by it: its own budget already bounds it, and the address may be shared.
 
 A subject's spent budget *slows* attempts rather than refusing them for the rest of the window: every attempt
 also counts in the subject's current interval of ``slowdown_seconds`` (a fixed window of its own, starting at the
@@ -37,6 +38,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import cast
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import Storage
@@ -157,9 +159,10 @@ class LoginLimiter:
         self._storage: Counts = self._fallback
         self._shared_failed_at: float | None = None  # monotonic time of the last failure of the shared storage
         if redis_url:
-            self._storage = storage_from_string(  # type: ignore[assignment]
+            # Typed as "a sync or an async storage"; the async+ scheme above picks an async one.
+            self._storage = cast(Storage, storage_from_string(
                 _async_storage_url(redis_url), implementation="redispy", key_prefix=key_prefix,
-                socket_connect_timeout=2, socket_timeout=2)
+                socket_connect_timeout=2, socket_timeout=2))
 
     @property
     def shared(self) -> bool:
@@ -169,9 +172,10 @@ class LoginLimiter:
     def _budgets(self, username_key: str, ip_address: str | None,
                  device: KnownDevice | None) -> tuple[_Budget, ...]:
         if device is not None and device.username_key == username_key:  # a verdict for this account only
-            subject = _Budget(self.per_device, f"login:device:{username_key}:{device.device_id}", self.slowed)
-        else:
-            subject = _Budget(self.per_account, f"login:account:{username_key}", self.slowed)
+            # A known device answers to its own budget alone: a stranger who spent the address's budget (a shared
+            # NAT, a campus network) must not lock the owner out of a device they already use.
+            return (_Budget(self.per_device, f"login:device:{username_key}:{device.device_id}", self.slowed),)
+        subject = _Budget(self.per_account, f"login:account:{username_key}", self.slowed)
         return subject, _Budget(self.per_ip, f"login:ip:{ip_address or _NO_IP}")
 
     async def reserve(self, *, username_key: str, ip_address: str | None,
@@ -188,7 +192,7 @@ class LoginLimiter:
             attempt = await self._reserve(self._storage, budgets)
         except RateLimited:
             raise
-        except Exception as exc:  # Redis down or timing out: keep limiting, per process, instead of failing open
+        except Exception as exc:  # noqa: BLE001 - Redis down or timing out: keep limiting per process, not open
             self._shared_failed_at = time.monotonic()
             log.warning("shared rate-limit storage unavailable (%s); counting in this process for %d s",
                         type(exc).__name__, SHARED_RETRY_SECONDS)
@@ -249,7 +253,7 @@ class LoginLimiter:
         (the database unavailable). Its units go back."""
         try:
             await _give_back(attempt.storage, list(attempt.keys))
-        except Exception as exc:  # a refund that cannot be written only makes the limit slightly stricter
+        except Exception as exc:  # noqa: BLE001 - a refund that cannot be written only makes the limit stricter
             log.warning("could not hand back a sign-in attempt (%s)", type(exc).__name__)
 
 

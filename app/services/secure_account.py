@@ -10,18 +10,19 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engines import transaction
 from app.models import Account, LoginSession, utcnow
+from app.models.base import table_of
 from app.services.oauth.revocation import revoke_grants
 from app.services.receipts import Receipt, sessions_ended
 from app.services.security_events import NOBODY, Actor, Kind, record_event
 from app.services.sessions import SessionPolicy, end_other_sessions
 
 SECURED_REASON = "account_secured"
-_sessions: Table = LoginSession.__table__  # type: ignore[attr-defined]
+_sessions = table_of(LoginSession)
 _REQUIRE_NEW_PASSWORD = (
     update(_sessions).where(_sessions.c.id == bindparam("session_id")).values(must_change_password=True)
 )

@@ -19,11 +19,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Account, SecurityEvent, utcnow
+from app.models.base import table_of
 from app.services.errors import NotFound
 from app.services.paging import After, KeysetList, ListPage
 from app.services.text import clipped
@@ -39,7 +40,7 @@ class Kind(StrEnum):
     APP_PERMISSIONS_CHANGED = "APP_PERMISSIONS_CHANGED"
     APP_REVOKED = "APP_REVOKED"
     APP_EXPIRY_WARNING = "APP_EXPIRY_WARNING"
-    PASSWORD_CHANGED = "PASSWORD_CHANGED"
+    PASSWORD_CHANGED = "PASSWORD_CHANGED"  # noqa: S105 - an event kind, not a password
     ACCOUNT_SECURED = "ACCOUNT_SECURED"
 
 
@@ -90,7 +91,7 @@ def device_key(*, device: str | None, browser: str | None, os: str | None) -> st
     return "|".join(part or "" for part in (device, family(browser), family(os))).lower()[:200]
 
 
-_events: Table = SecurityEvent.__table__  # type: ignore[attr-defined]
+_events = table_of(SecurityEvent)
 # Core, built once: it runs inside the transactions of the services' busiest writes.
 _INSERT = insert(_events)
 
@@ -160,7 +161,7 @@ async def list_security_events(
     """One page of the account's events, newest first, with how many there are in all (one statement)."""
     wanted = ALL_KINDS if kinds is None else tuple(dict.fromkeys(kind.value for kind in kinds))
     page = await _TIMELINE.read(db, {"account_id": account.id, "kinds": list(wanted)}, limit=limit, after=after)
-    return page  # type: ignore[return-value]
+    return page
 
 
 _ONE = select(*(_events.c[name] for name in EventRow.__annotations__)).where(
@@ -172,7 +173,7 @@ async def get_security_event(db: AsyncSession, *, account: Account, event_id: uu
     row = (await db.execute(_ONE, {"event_id": event_id, "account_id": account.id})).first()
     if row is None:
         raise NotFound("No such security event.", field="id")
-    return row  # type: ignore[return-value]
+    return row
 
 
 def position_of(event: EventRow) -> After:
@@ -185,7 +186,7 @@ def position_of(event: EventRow) -> After:
 # A refused attempt is recorded at most this often per account: a guesser hammering a limit must not fill the
 # timeline (or the table), and one line says what the person needs to know.
 LIMITED_EVENT_INTERVAL = timedelta(minutes=15)
-_accounts: Table = Account.__table__  # type: ignore[attr-defined]
+_accounts = table_of(Account)
 _recent = _events.alias("recent")
 _EVENT_COLUMNS = [column.name for column in _events.c if column.name != "account_id"]
 # One INSERT ... SELECT: the account is found by its username key, and nothing is written for an unknown username

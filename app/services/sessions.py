@@ -12,28 +12,35 @@ import functools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Integer, Table, and_, bindparam, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import CursorResult, Integer, and_, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.db.engines import Database, transaction
 from app.models import Account, LoginSession, SecurityEvent, utcnow
-from app.models.base import detached_from_row
+from app.models.base import detached_from_row, table_of
 from app.services.accounts import WRONG_CREDENTIALS, check_credentials_by, username_key
 from app.services.devices import DeviceInfo, describe_location, describe_user_agent
+from app.services.digests import digest, new_token
 from app.services.errors import Invalid, NotFound, RateLimited
+from app.services.known_devices import KnownDevice
 from app.services.paging import After, KeysetList, ListPage
 from app.services.passwords import in_password_thread
-from app.services.known_devices import KnownDevice
 from app.services.ratelimit import LoginLimiter, counted_attempt
 from app.services.receipts import Receipt, sessions_ended
 from app.services.security_events import (
-    NOBODY, Actor, Kind, device_key, record_event, record_event_sync, record_limited_sign_in_sync,
+    NOBODY,
+    Actor,
+    Kind,
+    device_key,
+    record_event,
+    record_event_sync,
+    record_limited_sign_in_sync,
 )
 from app.services.text import clipped
-from app.services.digests import digest, new_token
 from app.settings import Settings
 
 # Before any session: the live-session count of a sign-in without a policy counts every unrevoked session.
@@ -87,8 +94,8 @@ class SessionRow(Protocol):
     last_location: str | None
 
 
-_sessions: Table = LoginSession.__table__  # type: ignore[attr-defined]
-_accounts: Table = Account.__table__  # type: ignore[attr-defined]
+_sessions = table_of(LoginSession)
+_accounts = table_of(Account)
 
 # A live session, with the time bounds as parameters (``_window``): statements that use it can be built once at
 # import, because building a statement costs more than the database spends running these. The one definition of
@@ -149,9 +156,10 @@ _END_OVER_LIMIT = (
     update(_sessions)
     .where(_sessions.c.id.in_(
         select(_sessions.c.id)
-        .where(_sessions.c.account_id == bindparam("of_account"), _ACTIVE)
+        # Never the session being opened: with a small limit or another host's clock it need not sort first.
+        .where(_sessions.c.account_id == bindparam("of_account"), _sessions.c.id != bindparam("opened"), _ACTIVE)
         .order_by(_sessions.c.last_active_at.desc(), _sessions.c.id.desc())
-        .offset(bindparam("keep", type_=Integer))
+        .offset(bindparam("keep_others", type_=Integer))
     ))
     .values(revoked_at=bindparam("now"), revoked_reason=SESSION_LIMIT_REASON)
     .returning(*(_sessions.c[name] for name in SessionRow.__annotations__))
@@ -221,7 +229,7 @@ def _new_session(
     }
 
 
-_events: Table = SecurityEvent.__table__  # type: ignore[attr-defined]
+_events = table_of(SecurityEvent)
 
 
 def _signed_in_before(label: str, *criteria: Any) -> Any:
@@ -247,16 +255,17 @@ _ACCOUNT_FOR_SIGN_IN = (
 )
 
 
-def _end_sessions_over_limit(connection: Connection, *, account_id: uuid.UUID, policy: SessionPolicy | None,
-                             live_before: int, now: datetime) -> tuple[SessionRow, ...]:
+def _end_sessions_over_limit(connection: Connection, *, account_id: uuid.UUID, opened: uuid.UUID,
+                             policy: SessionPolicy | None, live_before: int, now: datetime) -> tuple[SessionRow, ...]:
     """End the account's least recently active live sessions beyond ``policy.max_live_sessions`` (one UPDATE),
     when the new session took it past the limit (``live_before`` did not count the new one). Two sign-ins racing
     at the limit can each see room; the next sign-in ends what they left over."""
     if policy is None or policy.max_live_sessions is None or live_before + 1 <= policy.max_live_sessions:
         return ()
     ended = connection.execute(_END_OVER_LIMIT, {
-        "of_account": account_id, "keep": policy.max_live_sessions, "now": now, **_window(policy, now)}).all()
-    return tuple(sorted(ended, key=lambda row: row.last_active_at))  # type: ignore[arg-type]
+        "of_account": account_id, "opened": opened, "keep_others": policy.max_live_sessions - 1, "now": now,
+        **_window(policy, now)}).all()
+    return tuple(sorted(ended, key=lambda row: row.last_active_at))
 
 
 def _check_and_open(
@@ -285,13 +294,13 @@ def _check_and_open(
             raise Invalid(WRONG_CREDENTIALS, field="password")
         record_event_sync(
             connection, account_id=account.id, kind=Kind.SIGNED_IN, at=now,
-            actor=Actor.of(values["id"], detached_from_row(LoginSession, values)),  # type: ignore[arg-type]
+            actor=Actor.of(cast(uuid.UUID, values["id"]), detached_from_row(LoginSession, values)),
             is_new_device=bool(history and key is not None and not row[_SEEN_DEVICE.name]),
             is_new_country=bool(history and location is not None and not row[_SEEN_PLACE.name]))
         if replacing_token is not None:
             connection.execute(_END_BY_TOKEN, {"digest": digest(replacing_token), "now": now, **window})
-        ended = _end_sessions_over_limit(connection, account_id=account.id, policy=policy,
-                                         live_before=int(row["live_sessions"]), now=now)
+        ended = _end_sessions_over_limit(connection, account_id=account.id, opened=cast(uuid.UUID, values["id"]),
+                                         policy=policy, live_before=int(row["live_sessions"]), now=now)
     return SignedIn(account=account, session=detached_from_row(LoginSession, values), token=token,
                     ended_sessions=ended)
 
@@ -409,7 +418,7 @@ async def list_sessions(
     db: AsyncSession, *, account: Account, policy: SessionPolicy, limit: int, after: After | None = None
 ) -> ListPage[SessionRow]:
     """One page of live sessions, newest activity first, with how many there are in all (one statement)."""
-    return await _LIVE_LIST.read(  # type: ignore[return-value]
+    return await _LIVE_LIST.read(
         db, {"account_id": account.id, **_window(policy, utcnow())}, limit=limit, after=after)
 
 
@@ -426,7 +435,7 @@ async def live_sessions_by_ids(
         return {}
     rows = (await db.execute(_LIVE_BY_IDS, {"ids": list(set(ids)), "account_id": account.id,
                                             **_window(policy, utcnow())})).all()
-    return {row.id: row for row in rows}  # type: ignore[misc]
+    return {row.id: row for row in rows}
 
 
 def position_of(session: SessionRow) -> After:
@@ -440,7 +449,7 @@ async def get_session(
     session = (
         await db.execute(
             select(LoginSession).where(
-                LoginSession.id == session_id, LoginSession.account_id == account.id, _ACTIVE  # type: ignore[arg-type]
+                col(LoginSession.id) == session_id, col(LoginSession.account_id) == account.id, _ACTIVE
             ),
             _window(policy, utcnow()),
         )
@@ -493,7 +502,7 @@ async def logout_other_sessions(
         result = await db.execute(_END_LIVE_OTHERS, {
             "of_account": account.id, "current_session_id": current_session_id, "now": now,
             "reason": "logged_out_by_other", **_window(policy, now)})
-        count = int(result.rowcount)  # type: ignore[attr-defined]
+        count = int(cast("CursorResult[Any]", result).rowcount)  # an UPDATE's result (SQLAlchemy's advice: cast)
         if count:
             await record_event(db, account_id=account.id, kind=Kind.OTHER_SESSIONS_LOGGED_OUT, actor=actor, at=now,
                                details={"count": count})
@@ -509,4 +518,4 @@ async def end_other_sessions(
     values = {"of_account": account_id, "current_session_id": current_session_id, "now": now, "reason": reason}
     live = await db.execute(_END_LIVE_OTHERS, {**values, **_window(policy, now)})
     await db.execute(_END_EXPIRED_OTHERS, values)
-    return int(live.rowcount)  # type: ignore[attr-defined]
+    return int(cast("CursorResult[Any]", live).rowcount)  # an UPDATE's result (SQLAlchemy's advice: cast)

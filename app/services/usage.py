@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import CursorResult, bindparam, delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engines import transaction
 from app.models import Grant, GrantUse, utcnow
+from app.models.base import table_of
 from app.services.devices import describe_location
 from app.services.text import clipped
 
@@ -25,8 +26,8 @@ from app.services.text import clipped
 LAST_USED_WRITE_INTERVAL = timedelta(minutes=1)
 HISTORY_SIZE = 20
 
-_grants: Table = Grant.__table__  # type: ignore[attr-defined]
-_uses: Table = GrantUse.__table__  # type: ignore[attr-defined]
+_grants = table_of(Grant)
+_uses = table_of(GrantUse)
 # Built once (Core): the first request of a minute runs them.
 _MARK = (
     update(_grants)
@@ -53,7 +54,8 @@ async def record_use(db: AsyncSession, *, grant_id: uuid.UUID, last_used_at: dat
     async with transaction(db):
         marked = await db.execute(_MARK, {"grant_id": grant_id, "due_before": now - LAST_USED_WRITE_INTERVAL,
                                           "now": now, "ip": ip, "place": clipped(place, 128)})
-        if marked.rowcount != 1:  # type: ignore[attr-defined]  # another request of this minute got there first
+        # An UPDATE's result (SQLAlchemy's advice: cast); not 1: another request of this minute got there first.
+        if cast("CursorResult[Any]", marked).rowcount != 1:
             return
         await db.execute(_ADD_USE, {"id": uuid.uuid4(), "grant_id": grant_id, "used_at": now, "ip_address": ip,
                                     "location": clipped(place, 128)})
@@ -73,4 +75,4 @@ _HISTORY = (select(_uses.c.used_at, _uses.c.ip_address, _uses.c.location)
 
 async def use_history(db: AsyncSession, *, grant_id: uuid.UUID) -> list[UseRow]:
     """The grant's recorded uses, newest first (at most ``HISTORY_SIZE``; one statement)."""
-    return list((await db.execute(_HISTORY, {"grant_id": grant_id})).all())  # type: ignore[arg-type]
+    return list((await db.execute(_HISTORY, {"grant_id": grant_id})).all())

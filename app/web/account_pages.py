@@ -15,7 +15,7 @@ from app.http.auth import current_login
 from app.services.sessions import Authenticated
 from app.web.templating import PAGE_SECURITY_HEADERS
 
-PASSWORD_PAGE = "/settings/password"
+PASSWORD_PAGE = "/settings/password"  # noqa: S105 - a path, not a password
 
 
 async def page_login(request: Request) -> Authenticated | Response:

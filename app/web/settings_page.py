@@ -9,22 +9,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app.graphql.ids import to_global_id
+from app.http.state import app_state, request_db
 from app.services import apps as app_service
 from app.services import grants as grant_service
 from app.services import sessions as session_service
 from app.services.apps import AppRow
-from app.graphql.ids import to_global_id
 from app.services.grants import GrantRow
+from app.services.oauth1.registration import OAUTH1
 from app.services.permissions import Catalog
-from app.services.sessions import SessionRow
-from app.http.state import app_state, request_db
 from app.services.privacy import mask_ip
 from app.services.security_words import software
+from app.services.sessions import SessionRow
 from app.web import display
 from app.web.account_pages import page_login
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
@@ -81,6 +83,12 @@ class SessionView:
 
 def connected_app_view(grant: GrantRow, app: AppRow, catalog: Catalog) -> ConnectedAppView:
     groups = catalog.groups(grant.scopes)
+    # An OAuth 1.0a app holds one access level (and add-ons): say what it allows area by area, in the level's own
+    # words, as its consent page did.
+    shown: tuple[Any, ...] | None = None
+    if app.protocol == OAUTH1:
+        described = catalog.describe_levels(grant.scopes)
+        shown = (described.can_view, described.can_do)
     website_host = urlsplit(app.website_url).hostname if app.website_url else None
     return ConnectedAppView(
         id=to_global_id("ConnectedApp", grant.id),
@@ -97,8 +105,8 @@ def connected_app_view(grant: GrantRow, app: AppRow, catalog: Catalog) -> Connec
         last_used_at=grant.last_used_at,
         last_used_from=", ".join(part for part in (mask_ip(grant.last_used_ip), grant.last_used_location)
                                  if part) or None,
-        can_view=[PermissionView(p.title, p.description) for p in groups.can_view],
-        can_do=[PermissionView(p.title, p.description) for p in groups.can_do],
+        can_view=[PermissionView(p.title, p.description) for p in (shown[0] if shown else groups.can_view)],
+        can_do=[PermissionView(p.title, p.description) for p in (shown[1] if shown else groups.can_do)],
         stays_connected=groups.stays_connected,
         access_levels=list(groups.access_levels),
         privacy_policy_url=app.privacy_policy_url,

@@ -10,10 +10,10 @@ from starlette.responses import RedirectResponse, Response
 from app.http.auth import client_ip, current_login, session_cookie
 from app.http.csrf import LOGIN_FORM_FIELD, is_cross_site, login_form_token, login_post_vouched, set_login_form_cookie
 from app.http.device_cookie import known_device, remember_device
+from app.http.state import app_state, request_db
 from app.services import sessions as session_service
 from app.services.errors import DomainError, RateLimited
 from app.services.security_events import Actor
-from app.http.state import app_state, request_db
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
 
 DEFAULT_NEXT = "/settings"
@@ -45,7 +45,8 @@ def _page(request: Request, *, next_url: str, error: str | None = None, username
 
 async def login_page(request: Request) -> Response:
     next_url = safe_next(request.query_params.get("next"))
-    if await current_login(request):
+    # force=1: an app asked for the password again (OAuth 1.0a force_login), so a signed-in person sees the form.
+    if request.query_params.get("force") != "1" and await current_login(request):
         return RedirectResponse(next_url, status_code=303)
     # ?ended=1: a page found its session gone when the person acted (settings.js), so what they asked was not done.
     return _page(request, next_url=next_url, ended=request.query_params.get("ended") == "1")

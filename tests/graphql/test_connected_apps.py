@@ -7,8 +7,19 @@ from starlette.applications import Starlette
 
 from tests.factories import graphql_data
 from tests.oauth.helpers import (
-    REDIRECT_URI, Person, authorize_params, call_me, exchange, location_base, pkce_pair, query_of, refresh, register,
-    sign_in, start, tokens_for,
+    REDIRECT_URI,
+    Person,
+    authorize_params,
+    call_me,
+    exchange,
+    location_base,
+    pkce_pair,
+    query_of,
+    refresh,
+    register,
+    sign_in,
+    start,
+    tokens_for,
 )
 
 CONNECTED = """{ viewer { connectedApps { totalCount nodes {
@@ -19,7 +30,9 @@ REQUEST = """query($id: ID!) { authorizationRequest(id: $id) {
   redirectUri } }"""
 AUTHORIZE = """mutation($id: ID!) { authorize(input: {requestId: $id}) { redirectUri userErrors { field code } } }"""
 DENY = """mutation($id: ID!) { denyAuthorization(input: {requestId: $id}) { redirectUri userErrors { code } } }"""
-REVOKE = """mutation($id: ID!) { revokeAccess(input: {appId: $id}) { app { name } userErrors { message field code } } }"""
+REVOKE = """mutation($id: ID!) {
+  revokeAccess(input: {appId: $id}) { app { name } userErrors { message field code } }
+}"""
 
 
 async def _pending(client: httpx.AsyncClient, person: Person, reg: object, scope: str) -> tuple[str, str]:
@@ -67,7 +80,9 @@ async def test_consent_through_graphql_then_the_app_is_listed_with_its_permissio
     assert again["authorize"]["redirectUri"] is None and again["authorize"]["userErrors"][0]["code"] == "INVALID"
 
 
-async def test_deny_authorization_sends_access_denied_with_state_and_iss(client: httpx.AsyncClient, app: Starlette) -> None:
+async def test_deny_authorization_sends_access_denied_with_state_and_iss(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
     person = await sign_in(app)
     reg = await register(app)
     request_id, _ = await _pending(client, person, reg, "tweet.read")
@@ -96,13 +111,15 @@ async def test_revoke_access_kills_every_token_before_returning(client: httpx.As
     person = await sign_in(app)
     reg = await register(app, name="Buffered")
     request_id, verifier = await _pending(client, person, reg, "tweet.read users.read offline.access")
-    redirect = (await graphql_data(client, AUTHORIZE, {"id": request_id}, token=person.token))["authorize"]["redirectUri"]
+    authorized = await graphql_data(client, AUTHORIZE, {"id": request_id}, token=person.token)
+    redirect = authorized["authorize"]["redirectUri"]
     code = query_of(httpx.Response(302, headers={"location": redirect}))["code"]
     tokens = (await exchange(client, reg, code, verifier)).json()
     bearer = {"authorization": f"Bearer {tokens['access_token']}"}
     assert (await client.get("/api/v1/me", headers=bearer)).status_code == 200
 
-    app_id = (await graphql_data(client, CONNECTED, token=person.token))["viewer"]["connectedApps"]["nodes"][0]["app"]["id"]
+    connected = await graphql_data(client, CONNECTED, token=person.token)
+    app_id = connected["viewer"]["connectedApps"]["nodes"][0]["app"]["id"]
     revoked = await graphql_data(client, REVOKE, {"id": app_id}, token=person.token)
     assert revoked == {"revokeAccess": {"app": {"name": "Buffered"}, "userErrors": []}}
 
@@ -111,7 +128,7 @@ async def test_revoke_access_kills_every_token_before_returning(client: httpx.As
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
     assert (await graphql_data(client, CONNECTED, token=person.token))["viewer"]["connectedApps"]["totalCount"] == 0
     # Re-authorizing asks for consent again.
-    verifier2, challenge2 = pkce_pair()
+    _, challenge2 = pkce_pair()
     response = await start(client, person, authorize_params(reg, challenge2, scope="tweet.read"))
     assert location_base(response) == "/oauth/consent"
 
@@ -161,7 +178,8 @@ async def test_node_finds_apps_i_use_or_registered_but_not_others(client: httpx.
     reg = await register(app, owner=bob.account, name="Bob's App")
     request_id, _ = await _pending(client, alice, reg, "tweet.read")
     await graphql_data(client, AUTHORIZE, {"id": request_id}, token=alice.token)
-    app_id = (await graphql_data(client, CONNECTED, token=alice.token))["viewer"]["connectedApps"]["nodes"][0]["app"]["id"]
+    connected = await graphql_data(client, CONNECTED, token=alice.token)
+    app_id = connected["viewer"]["connectedApps"]["nodes"][0]["app"]["id"]
     query = "query($id: ID!) { node(id: $id) { ... on App { name } } }"
     assert await graphql_data(client, query, {"id": app_id}, token=alice.token) == {"node": {"name": "Bob's App"}}
     assert await graphql_data(client, query, {"id": app_id}, token=bob.token) == {"node": {"name": "Bob's App"}}

@@ -14,8 +14,8 @@ async def test_login_and_sessions_over_a_live_server(live_server: LiveServer) ->
         response = await http.post("/graphql", json={"query": LOGIN, "variables": {
             "username": "alice", "password": "correct horse battery staple"}})
         token = response.json()["data"]["login"]["token"]
-        listed = await http.post("/graphql", json={"query": "{ viewer { sessions { nodes { isCurrent device ipAddress location } } } }"},
-                                 headers={"authorization": f"Bearer {token}"})
+        query = "{ viewer { sessions { nodes { isCurrent device ipAddress location } } } }"
+        listed = await http.post("/graphql", json={"query": query}, headers={"authorization": f"Bearer {token}"})
     assert listed.status_code == 200
     assert listed.json() == {"data": {"viewer": {"sessions": {"nodes": [
         {"isCurrent": True, "device": "iPhone", "ipAddress": "127.0.0.x", "location": "Local network"}]}}}}

@@ -86,7 +86,7 @@ async def test_logout_receipts_count_the_sessions_they_ended(app: Starlette, cli
     current = tokens[-1]
     sessions: list[dict[str, Any]] = (await graphql_data(client, "{ viewer { sessions { nodes { id isCurrent } } } }",
                                                          token=current))["viewer"]["sessions"]["nodes"]
-    one = [s["id"] for s in sessions if not s["isCurrent"]][0]
+    one = next(s["id"] for s in sessions if not s["isCurrent"])
     single = (await graphql_data(client, LOGOUT_SESSION, {"id": one}, token=current))["logoutSession"]["receipt"]
     assert (single["sessions"], single["accessTokens"], single["refreshTokens"]) == (1, 0, 0)
     others = (await graphql_data(client, LOGOUT_OTHERS, token=current))["logoutOtherSessions"]

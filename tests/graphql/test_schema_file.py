@@ -32,3 +32,27 @@ def test_every_type_and_field_has_a_description() -> None:
             missing.append(name)
         missing += [f"{name}.{field}" for field, value in graphql_type.fields.items() if not value.description]
     assert missing == []
+
+
+def test_every_argument_input_field_and_enum_value_has_a_description() -> None:
+    """A developer reading the schema in GraphiQL's Docs panel finds every argument (`input` included), input
+    field and enum value (`ClientKind`'s too) explained, not only the types and their output fields."""
+    from graphql import GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType
+
+    from app.graphql.schema import build_schema
+    from app.settings import Settings
+
+    schema = build_schema(Settings())
+    missing = []
+    for name, graphql_type in schema._schema.type_map.items():
+        if name.startswith("__"):
+            continue
+        if isinstance(graphql_type, GraphQLObjectType):
+            missing += [f"{name}.{field}({arg})" for field, value in graphql_type.fields.items()
+                        for arg, argument in value.args.items() if not argument.description]
+        elif isinstance(graphql_type, GraphQLInputObjectType):
+            missing += [f"{name}.{field}" for field, value in graphql_type.fields.items() if not value.description]
+        elif isinstance(graphql_type, GraphQLEnumType):
+            missing += [f"{name}.{value_name}" for value_name, value in graphql_type.values.items()
+                        if not value.description]
+    assert missing == []

@@ -8,8 +8,16 @@ from typing import Any
 
 import httpx
 from graphql import (
-    GraphQLBoolean, GraphQLField, GraphQLID, GraphQLInputObjectType, GraphQLInputType, GraphQLInt, GraphQLList,
-    GraphQLNonNull, GraphQLString, Undefined,
+    GraphQLBoolean,
+    GraphQLField,
+    GraphQLID,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLString,
+    Undefined,
 )
 from starlette.applications import Starlette
 
@@ -19,7 +27,15 @@ from app.settings import Settings
 from tests.conftest import client_for
 from tests.factories import PASSWORD, graphql_data, login, make_account
 from tests.oauth.helpers import (
-    authorize_params, call_me, location_base, new_session, pkce_pair, query_of, register, sign_in, start, tokens_for,
+    authorize_params,
+    call_me,
+    location_base,
+    new_session,
+    pkce_pair,
+    query_of,
+    register,
+    sign_in,
+    tokens_for,
 )
 
 SECURE = """mutation($apps: Boolean!) { secureAccount(input: {revokeApps: $apps}) {

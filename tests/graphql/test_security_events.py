@@ -11,10 +11,16 @@ from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Settings
-
 from tests.conftest import client_for
 from tests.factories import (
-    IPHONE_UA, MAC_FIREFOX_UA, PASSWORD, WINDOWS_CHROME_UA, graphql, graphql_data, login, make_account,
+    IPHONE_UA,
+    MAC_FIREFOX_UA,
+    PASSWORD,
+    WINDOWS_CHROME_UA,
+    graphql,
+    graphql_data,
+    login,
+    make_account,
 )
 from tests.oauth.helpers import Person, call_me, new_session, register, tokens_for
 
@@ -56,7 +62,7 @@ async def test_each_change_is_one_event_newest_first_with_the_session_that_did_i
         tokens = await tokens_for(http, person, reg, scope="tweet.read users.read offline.access")
         sessions = (await graphql_data(http, "{ viewer { sessions { nodes { id isCurrent } } } }",
                                        token=laptop))["viewer"]["sessions"]["nodes"]
-        other_id = [s["id"] for s in sessions if not s["isCurrent"]][0]
+        other_id = next(s["id"] for s in sessions if not s["isCurrent"])
         await graphql_data(http, "mutation($id: ID!) { logoutSession(input: {sessionId: $id}) { sessionId } }",
                            {"id": other_id}, token=laptop)
         await graphql_data(http, "mutation($id: ID!) { revokeAccess(input: {appId: $id}) { app { id } } }",

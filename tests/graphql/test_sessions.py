@@ -7,7 +7,15 @@ from starlette.applications import Starlette
 
 from tests.conftest import client_for
 from tests.factories import (
-    ANDROID_UA, IPHONE_UA, LOGIN, MAC_FIREFOX_UA, PASSWORD, WINDOWS_CHROME_UA, graphql, graphql_data, login,
+    ANDROID_UA,
+    IPHONE_UA,
+    LOGIN,
+    MAC_FIREFOX_UA,
+    PASSWORD,
+    WINDOWS_CHROME_UA,
+    graphql,
+    graphql_data,
+    login,
     make_account,
 )
 
@@ -195,8 +203,8 @@ async def test_logout_twice_in_one_document_succeeds_both_times(client: httpx.As
     # The session ended between the two fields: ending it again is what was asked, not an error (was data: null).
     await make_account(app)
     token = await login(client)
-    data = await graphql_data(client, "mutation { a: logout { userErrors { code } } b: logout { userErrors { code } } }",
-                              token=token)
+    data = await graphql_data(
+        client, "mutation { a: logout { userErrors { code } } b: logout { userErrors { code } } }", token=token)
     assert data == {"a": {"userErrors": []}, "b": {"userErrors": []}}
     body = await graphql(client, "{ viewer { username } }", token=token)
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -223,7 +231,8 @@ async def test_a_session_ended_between_two_pages_shifts_nothing(client: httpx.As
     tokens = [await _sign_in_from(app, "8.8.8.8", WINDOWS_CHROME_UA) for _ in range(5)]
     query = """query($after: String) { viewer { sessions(first: 2, after: $after) {
         totalCount pageInfo { hasNextPage endCursor } nodes { id } } } }"""
-    everyone = [node["id"] for node in (await graphql_data(client, SESSIONS, token=tokens[0]))["viewer"]["sessions"]["nodes"]]
+    listed = await graphql_data(client, SESSIONS, token=tokens[0])
+    everyone = [node["id"] for node in listed["viewer"]["sessions"]["nodes"]]
     first = (await graphql_data(client, query, token=tokens[0]))["viewer"]["sessions"]
     assert [node["id"] for node in first["nodes"]] == everyone[:2]
     ended = await graphql_data(client, LOGOUT_SESSION, {"id": everyone[1]}, token=tokens[0])

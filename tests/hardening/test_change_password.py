@@ -4,9 +4,8 @@ default (SECURITY.md H33), and ``revokeApps`` kills every connected app's tokens
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +14,6 @@ from starlette.applications import Starlette
 
 from app.models import LoginSession, utcnow
 from app.services.digests import digest
-
 from tests.factories import PASSWORD, graphql, graphql_data, login, make_account
 from tests.oauth.helpers import call_me, refresh, register, sign_in, tokens_for
 
@@ -42,7 +40,11 @@ async def _signed_in(client: httpx.AsyncClient, token: str) -> bool:
     return "errors" not in body
 
 
-async def test_h33_change_password_ends_every_other_session_by_default(client: httpx.AsyncClient, app: Starlette) -> None:
+async def test_h33_change_password_ends_every_other_session_by_default(
+    client: httpx.AsyncClient, app: Starlette
+) -> None:
+    """Changing the password ends every other session of the account (and says how many) but keeps the current one;
+    the new password signs in and the old one no longer does."""
     await make_account(app, "alice")
     current, other, another = await login(client), await login(client), await login(client)
     payload = await _change(client, current, PASSWORD, NEW_PASSWORD)
@@ -90,6 +92,8 @@ async def test_change_password_needs_a_session(client: httpx.AsyncClient) -> Non
 async def test_h35_guessing_the_current_password_is_rate_limited(
     make_apps: Callable[..., Starlette], clients: Callable[..., httpx.AsyncClient],
 ) -> None:
+    """Wrong current passwords in changePassword count against the sign-in budget: once it is spent, the next attempt
+    is a 429 with Retry-After and a RATE_LIMITED userError, even with the right password."""
     app = make_apps(login_attempts_per_account="3/15 minutes")
     await make_account(app, "alice")
     http = clients(app)
@@ -106,6 +110,8 @@ async def test_h35_guessing_the_current_password_is_rate_limited(
 async def test_h33_change_password_with_revoke_apps_kills_every_apps_tokens(
     client: httpx.AsyncClient, app: Starlette,
 ) -> None:
+    """Asking changePassword to revoke apps ends every connected app's grant: their access tokens get 401, their
+    refresh tokens invalid_grant, and the account has no connected apps left."""
     person = await sign_in(app, "alice")
     first, second = await register(app, name="First"), await register(app, name="Second")
     tokens = [await tokens_for(client, person, reg) for reg in (first, second)]
@@ -124,6 +130,8 @@ async def test_h33_change_password_with_revoke_apps_kills_every_apps_tokens(
 
 async def test_h33_the_count_is_of_live_sessions_and_expired_ones_end_too(client: httpx.AsyncClient,
                                                                          app: Starlette) -> None:
+    """The logged-out count covers only sessions that were still live, but expired sessions are ended too, so a
+    longer idle timeout configured later cannot bring them back."""
     account = await make_account(app, "alice")
     current, other, expired = await login(client), await login(client), await login(client)
     idle = app.state.consentry.settings.session_idle_timeout

@@ -23,8 +23,17 @@ from app.settings import Settings
 from tests.conftest import POSTGRES_URL, client_for
 from tests.factories import LOGIN, PASSWORD
 from tests.hardening.proxy import TcpProxy
-from tests.oauth.helpers import (Person, call_me, exchange, introspect, new_session, obtain_code, register, sign_in,
-                                 tokens_for)
+from tests.oauth.helpers import (
+    Person,
+    call_me,
+    exchange,
+    introspect,
+    new_session,
+    obtain_code,
+    register,
+    sign_in,
+    tokens_for,
+)
 
 LOGOUT_OTHERS = "mutation { logoutOtherSessions { loggedOutCount } }"
 SAME_ORIGIN = {"sec-fetch-site": "same-origin"}  # what a browser sends with the sign-in form
@@ -84,6 +93,8 @@ async def _works_again(http: httpx.AsyncClient, person: Person, other: Person, r
 async def test_j42_locked_sqlite_answers_503_then_recovers(
     settings: Settings, backend: str,
 ) -> None:
+    """While another process holds the SQLite file locked, /readyz, GraphQL, the token endpoint and the sign-in page
+    answer clean 503s; once the lock is released everything works again without a restart."""
     if backend != "sqlite":
         pytest.skip("locks a SQLite file")
     application = create_app(settings.with_overrides(database_timeout_seconds=0.3))  # wait 0.3 s for the lock
@@ -115,6 +126,8 @@ async def test_j42_locked_sqlite_answers_503_then_recovers(
 async def test_j42_postgres_going_down_answers_503_and_recovers_without_restart(
     settings: Settings, backend: str,
 ) -> None:
+    """When the connection path to PostgreSQL goes away, every kind of request answers a clean 503; when it comes
+    back, the same app serves normally again without being rebuilt."""
     if backend != "postgres":
         pytest.skip("stops a PostgreSQL connection path")
     real = make_url(settings.database_url)
@@ -149,6 +162,8 @@ def _closed_port() -> int:
 
 
 async def test_j42_unreachable_database_from_the_start_is_a_503_everywhere() -> None:
+    """An app whose database was never reachable answers 503 on readiness, GraphQL, the token endpoint and the
+    sign-in page (never a 500 or a stack trace), while /healthz still says the process is alive."""
     settings = Settings(database_url=f"postgresql://postgres@127.0.0.1:{_closed_port()}/consentry",
                         base_url="http://testserver")
     application = create_app(settings)

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import event, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from app.db.engines import Database, create_database
 from tests.hardening.proxy import TcpProxy

@@ -8,7 +8,15 @@ from starlette.applications import Starlette
 
 from tests.factories import graphql_data
 from tests.oauth.helpers import (
-    authorize_params, call_me, location_base, pkce_pair, query_of, register, sign_in, start, tokens_for,
+    authorize_params,
+    call_me,
+    location_base,
+    pkce_pair,
+    query_of,
+    register,
+    sign_in,
+    start,
+    tokens_for,
 )
 
 IDS = """{ viewer { sessions { nodes { id } } connectedApps { nodes { id app { id } } } } }"""
@@ -18,6 +26,9 @@ NODE = "query($id: ID!) { node(id: $id) { id } }"
 async def test_i38_another_accounts_ids_are_not_found_and_change_nothing(
     client: httpx.AsyncClient, app: Starlette,
 ) -> None:
+    """Using another account's session, app and authorization-request IDs in mutations, node() and
+    authorizationRequest answers NOT_FOUND or null, and that account's sessions, apps and pending consent are
+    unaffected."""
     alice, bob = await sign_in(app, "alice"), await sign_in(app, "bob")
     reg = await register(app)
     bob_tokens = await tokens_for(client, bob, reg)

@@ -17,10 +17,9 @@ from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLScalarType, Undefi
 from sqlalchemy import update
 from starlette.applications import Starlette
 
+from app.graphql.schema import build_schema
 from app.models import LoginSession, utcnow
 from app.services.digests import digest
-
-from app.graphql.schema import build_schema
 from app.settings import Settings
 from tests.conftest import client_for
 from tests.factories import PASSWORD, WINDOWS_CHROME_UA, graphql_data, login, make_account

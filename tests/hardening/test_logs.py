@@ -116,7 +116,8 @@ async def test_a_password_in_a_document_the_server_refuses_never_reaches_the_log
     for secret in ("20250917314159", "InputSecret-777", "apedSecret-222", "BlockSecret-111", "MultiLineSecret-333",
                    "VariableSecret-444"):
         assert secret not in text, secret
-    failures = [record for record in _records(captured_logs) if record["message"] == "a GraphQL request failed on our side"]
+    failures = [record for record in _records(captured_logs)
+                if record["message"] == "a GraphQL request failed on our side"]
     assert len(failures) == 1 and "the thing we need to see" in failures[0]["exception"]
     assert failures[0]["graphql_path"] == "login"
 

@@ -211,3 +211,21 @@ async def test_the_device_cookie_is_long_lived_httponly_and_lax(
         assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
         assert f"Max-Age={365 * 24 * 3600}" in cookie
         assert ("Secure" in cookie) is https
+
+
+async def test_a_stranger_who_spends_the_shared_address_budget_does_not_lock_out_a_known_device(
+    make_apps: Callable[..., Starlette], clients: Clients,
+) -> None:
+    """Behind one address (a NAT, a campus network), a stranger spends the per-address budget on other accounts;
+    the owner's known laptop and phone on that same address still sign in, while a new device there is refused."""
+    app = make_apps(login_attempts_per_ip="5/15 minutes")
+    await make_account(app, "alice")
+    shared = "198.51.100.7"
+    laptop, phone = clients(app, ip=shared), clients(app, ip=shared)
+    assert (await _form_login(laptop)).status_code == 303
+    assert (await _gql_login(phone, "alice", PASSWORD))[:2] == (200, [])
+    stranger = clients(app, ip=shared)
+    guesses = [await _guess(stranger, f"someone{number}") for number in range(7)]
+    assert guesses[-1] == LIMITED, guesses
+    assert await _guess(clients(app, ip=shared), "alice", PASSWORD) == LIMITED  # a new device on that address
+    await _owner_signs_in(laptop, phone)

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from starlette.applications import Starlette
 
+from app.services import password_change
 from app.services.oauth import codes as code_service
 from app.services.oauth import tokens as token_service
-from app.services import password_change
 from tests.factories import PASSWORD, graphql, login, make_account
 from tests.oauth.helpers import call_me, exchange, obtain_code, refresh, register, sign_in, tokens_for
 
@@ -27,6 +27,8 @@ def _connection_lost(*_args: Any, **_kwargs: Any) -> Any:
 async def test_j43_failure_between_code_consumption_and_token_insert_rolls_back_both(
     app: Starlette, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A failure after the code is consumed but before the tokens are written answers 503 and undoes both: the same
+    code can then be redeemed successfully."""
     person, reg = await sign_in(app), await register(app)
     code, verifier = await obtain_code(client, person, reg)
     with monkeypatch.context() as patch:
@@ -42,6 +44,8 @@ async def test_j43_failure_between_code_consumption_and_token_insert_rolls_back_
 async def test_j43_failure_during_refresh_rotation_keeps_the_old_refresh_token(
     app: Starlette, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A failure in the middle of a refresh answers 503 and leaves the old refresh token unused (not counted as reuse),
+    so retrying it works and the family stays alive."""
     person, reg = await sign_in(app), await register(app)
     tokens = await tokens_for(client, person, reg)
     assert tokens.refresh_token
@@ -59,6 +63,8 @@ async def test_j43_failure_during_refresh_rotation_keeps_the_old_refresh_token(
 async def test_j43_failure_inside_change_password_changes_nothing(
     app: Starlette, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A failure partway through changePassword answers 503 and keeps everything as it was: the other session stays
+    signed in and the old password still works."""
     await make_account(app, "alice")
     token, other = await login(client), await login(client)
     async def end_sessions_then_fail(*_args: Any, **_kwargs: Any) -> int:

@@ -15,7 +15,15 @@ from app.models import Grant, OAuthToken, utcnow
 from app.services.apps import RegisteredApp
 from tests.factories import LOGIN, PASSWORD, graphql_data, make_account
 from tests.oauth.helpers import (
-    Person, call_me, exchange, new_session, obtain_code, refresh, register, sign_in, tokens_for,
+    Person,
+    call_me,
+    exchange,
+    new_session,
+    obtain_code,
+    refresh,
+    register,
+    sign_in,
+    tokens_for,
 )
 
 pytestmark = pytest.mark.usefixtures("postgres_only")
@@ -51,6 +59,8 @@ async def _revoke(client: httpx.AsyncClient, person: Person, app_id: str) -> htt
 async def test_c15_rounds_of_parallel_code_redemptions_issue_at_most_one_token_set(
     app: Starlette, client: httpx.AsyncClient,
 ) -> None:
+    """Redeeming one code ten times in parallel, round after round, gives at most one 200 (the rest 400, never a 500)
+    and at most one live token set."""
     person, reg = await sign_in(app), await register(app)
     tally: Counter[int] = Counter()
     for _ in range(REDEMPTION_ROUNDS):
@@ -67,6 +77,8 @@ async def test_c15_rounds_of_parallel_code_redemptions_issue_at_most_one_token_s
 async def test_e23_rounds_of_parallel_refreshes_have_exactly_one_winner(
     app: Starlette, client: httpx.AsyncClient,
 ) -> None:
+    """Ten parallel refreshes of one refresh token, round after round, give exactly one 200; the others are 400
+    invalid_grant, never a 500."""
     person, reg = await sign_in(app), await register(app)
     tokens = await tokens_for(client, person, reg)
     tally: Counter[int] = Counter()
@@ -84,6 +96,8 @@ async def test_e23_rounds_of_parallel_refreshes_have_exactly_one_winner(
 
 
 async def test_j44_revoke_racing_refresh_leaves_zero_live_tokens(app: Starlette, client: httpx.AsyncClient) -> None:
+    """Revoking an app while one of its refresh tokens is being used, many times over, always leaves zero live tokens:
+    even a refresh that won its race hands out an access token that is already dead."""
     person, reg = await sign_in(app), await register(app)
     tally: Counter[str] = Counter()
     for _ in range(REVOKE_VS_REFRESH_ROUNDS):
@@ -103,6 +117,8 @@ async def test_j44_revoke_racing_refresh_leaves_zero_live_tokens(app: Starlette,
 
 
 async def test_j44_two_concurrent_revoke_access_both_succeed(app: Starlette, client: httpx.AsyncClient) -> None:
+    """Two revokeAccess calls for the same app at once both succeed with the app's name, and no token of it is left
+    alive."""
     person, reg = await sign_in(app), await register(app)
     tally: Counter[str] = Counter()
     for _ in range(DOUBLE_REVOKE_ROUNDS):
@@ -121,6 +137,8 @@ async def test_j44_two_concurrent_revoke_access_both_succeed(app: Starlette, cli
 async def test_h33_logout_others_racing_new_sign_ins_kills_every_older_session(
     app: Starlette, client: httpx.AsyncClient,
 ) -> None:
+    """'Log out all other sessions' racing new sign-ins ends every session that existed before it, whatever the
+    ordering; the new sign-ins succeed."""
     account = await make_account(app, "alice")
     current = await new_session(app, account)
     tally: Counter[str] = Counter()

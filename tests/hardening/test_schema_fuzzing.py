@@ -18,8 +18,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from app.db.engines import create_database, transaction
-from app.main import create_app
 from app.db.migrate import upgrade_to_head
+from app.main import create_app
 from app.models import Account
 from app.services.accounts import create_account
 from app.services.sessions import open_session
@@ -67,6 +67,8 @@ def session_tokens() -> Iterator[list[str]]:
 def test_i41_fuzzed_operations_never_fail_the_server_or_the_schema(
     case: Any, session_tokens: list[str],
 ) -> None:
+    """Operations generated from the schema by schemathesis never get a 5xx and never an answer that contradicts
+    the schema."""
     token = session_tokens.pop() if session_tokens else "exhausted"
     # positive_data_acceptance is left out: it counts a schema-valid but meaningless input (a random cursor or
     # ID, answered BAD_USER_INPUT or NOT_FOUND) as a failure; 5xx and schema conformance are what I41 asks.

@@ -22,7 +22,16 @@ from app.models import Grant, LoginSession, SecurityEvent
 from tests.conftest import client_for
 from tests.factories import PASSWORD, graphql, login, make_account
 from tests.oauth.helpers import (
-    authorize_params, call_me, decide, new_session, pkce_pair, query_of, register, sign_in, start, tokens_for,
+    authorize_params,
+    call_me,
+    decide,
+    new_session,
+    pkce_pair,
+    query_of,
+    register,
+    sign_in,
+    start,
+    tokens_for,
 )
 
 SAME_ORIGIN = {"origin": "http://testserver", "sec-fetch-site": "same-origin"}
@@ -92,7 +101,7 @@ async def test_k57_logouts_whose_event_fails_end_no_session(app: Starlette, clie
     current, other = await login(client), await login(client)
     other_id = (await graphql(client, "{ viewer { sessions { nodes { id isCurrent } } } }", token=current)
                 )["data"]["viewer"]["sessions"]["nodes"]
-    other_gid = [s["id"] for s in other_id if not s["isCurrent"]][0]
+    other_gid = next(s["id"] for s in other_id if not s["isCurrent"])
     async with client_for(app) as browser:
         await browser.post("/login", data={"username": "alice", "password": PASSWORD}, headers=SAME_ORIGIN)
         with event_inserts_fail(app) as refused:

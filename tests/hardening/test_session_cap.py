@@ -9,7 +9,15 @@ import httpx
 from starlette.applications import Starlette
 
 from tests.factories import (
-    ANDROID_UA, IPHONE_UA, LOGIN, MAC_FIREFOX_UA, PASSWORD, WINDOWS_CHROME_UA, graphql, graphql_data, make_account,
+    ANDROID_UA,
+    IPHONE_UA,
+    LOGIN,
+    MAC_FIREFOX_UA,
+    PASSWORD,
+    WINDOWS_CHROME_UA,
+    graphql,
+    graphql_data,
+    make_account,
 )
 
 ENDED = """
@@ -40,7 +48,8 @@ async def test_k52_signing_in_past_the_cap_ends_the_least_recently_active_sessio
     fourth = clients(app, user_agent=MAC_FIREFOX_UA)
     data = (await graphql_data(fourth, ENDED, {"username": "alice", "password": PASSWORD}))["login"]
     assert data["userErrors"] == []
-    assert [(s["browser"], s["os"], s["isCurrent"]) for s in data["endedSessions"]] == [("Chrome 126", "Windows 10", False)]
+    ended = [(s["browser"], s["os"], s["isCurrent"]) for s in data["endedSessions"]]
+    assert ended == [("Chrome 126", "Windows 10", False)]
     assert [await _alive(fourth, token) for token in [*tokens, data["token"]]] == [False, True, True, True]
     sessions = await graphql_data(fourth, "{ viewer { sessions { totalCount } } }", token=data["token"])
     assert sessions["viewer"]["sessions"]["totalCount"] == 3

@@ -29,6 +29,8 @@ async def _timed_login(client: httpx.AsyncClient, username: str, password: str) 
 async def test_h34_unknown_user_and_wrong_password_answer_alike_in_similar_time(
     client: httpx.AsyncClient, app: Starlette,
 ) -> None:
+    """A wrong password and an unknown username get the same answer and take about the same time (within a factor
+    of two), so neither tells which usernames exist."""
     await make_account(app, "alice")
     wrong, unknown = [], []
     for _ in range(5):
@@ -45,6 +47,8 @@ async def test_h34_unknown_user_and_wrong_password_answer_alike_in_similar_time(
 async def test_h36_password_hashing_and_device_lookups_run_off_the_event_loop(
     client: httpx.AsyncClient, app: Starlette, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Password hashing and checking, and the device and location lookups of a sign-in, all run in worker threads,
+    never on the event loop's thread."""
     await make_account(app, "alice")
     loop_thread = threading.get_ident()
     seen: dict[str, set[int]] = {}
@@ -71,6 +75,8 @@ async def test_h36_password_hashing_and_device_lookups_run_off_the_event_loop(
 
 
 async def test_i37_a_third_party_access_token_is_not_a_session(client: httpx.AsyncClient, app: Starlette) -> None:
+    """A third-party app's access or refresh token sent to /graphql is refused as UNAUTHENTICATED, though it works
+    on the resource API; a first-party session token is accepted."""
     person = await sign_in(app)
     reg = await register(app)
     tokens = await tokens_for(client, person, reg)
@@ -84,6 +90,8 @@ async def test_i37_a_third_party_access_token_is_not_a_session(client: httpx.Asy
 
 
 async def test_i40_only_application_json_reaches_graphql(client: httpx.AsyncClient, app: Starlette) -> None:
+    """/graphql refuses every content type other than application/json (text, forms, multipart, application/graphql,
+    none) with 415; JSON with a charset is accepted."""
     await make_account(app, "alice")
     query = '{"query": "{ __typename }"}'
     for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",

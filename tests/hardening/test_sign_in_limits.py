@@ -59,6 +59,8 @@ async def test_h35_failures_per_account_end_in_429_even_for_the_right_password(
 async def test_h35_unknown_usernames_are_limited_the_same_way(
     make_apps: Callable[..., Starlette], clients: Clients,
 ) -> None:
+    """Guesses at a username that does not exist are limited like a real account's: three failures, then 429, even
+    from different addresses."""
     app = make_apps(**LIMITS)
     answers = []
     for ip in ("198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4"):
@@ -70,6 +72,7 @@ async def test_h35_unknown_usernames_are_limited_the_same_way(
 async def test_h35_successful_sign_ins_do_not_use_up_the_budget(
     make_apps: Callable[..., Starlette], clients: Clients,
 ) -> None:
+    """Successful sign-ins cost nothing: after several, the account still has its failures left and still signs in."""
     app = make_apps(**LIMITS)
     await make_account(app, "alice")
     http = clients(app)
@@ -82,6 +85,8 @@ async def test_h35_successful_sign_ins_do_not_use_up_the_budget(
 
 
 async def test_h35_failures_per_ip_across_many_usernames(make_apps: Callable[..., Starlette], clients: Clients) -> None:
+    """One address trying many usernames is refused with 429 and Retry-After once its budget is spent, even for a
+    right password; another address signs in normally."""
     app = make_apps(**LIMITS)
     await make_account(app, "alice")
     sprayer = clients(app, ip="192.0.2.66")
@@ -131,6 +136,8 @@ async def test_h35_sign_in_page_answers_429_with_retry_after(
 async def test_h35_workers_share_counts_through_redis(
     make_apps: Callable[..., Starlette], clients: Clients, redis_url: str,
 ) -> None:
+    """With Redis configured, two workers share one account's failure count: failures spread over both still hit the
+    limit at the fourth attempt."""
     first, second = make_apps(**LIMITS, redis_url=redis_url), make_apps(**LIMITS, redis_url=redis_url)
     assert first.state.consentry.login_limiter.shared
     # Redis outlives the test: fresh names and addresses keep earlier runs' counts out of this one.
@@ -176,6 +183,8 @@ async def _four_wrong_guesses(app: Starlette, clients: Clients) -> list[tuple[in
 async def test_h35_limits_still_hold_when_redis_is_unreachable(
     make_apps: Callable[..., Starlette], clients: Clients,
 ) -> None:
+    """With Redis unreachable, sign-ins are counted in the process instead: guessing is still limited and other
+    accounts can still be tried normally."""
     with socket.socket() as sock:  # a port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -189,6 +198,8 @@ async def test_h35_limits_still_hold_when_redis_is_unreachable(
 async def test_h35_a_redis_that_never_answers_is_waited_for_once_not_at_every_sign_in(
     make_apps: Callable[..., Starlette], clients: Clients,
 ) -> None:
+    """A Redis that accepts connections but never answers is tried once; the next sign-ins count in the process
+    without waiting for its timeout again, and limiting still works."""
     # Accepts connections and never answers: each sign-in waited out the 2-second timeout before counting locally.
     connections: list[socket.socket] = []
     server = socket.socket()

@@ -46,7 +46,8 @@ async def test_k47_no_session_opened_by_the_old_password_survives_a_racing_passw
 
             async def old_password_sign_in(offset: float) -> dict[str, object]:
                 await asyncio.sleep(offset)
-                body = await graphql(two, LOGIN, {"username": username, "password": PASSWORD})
+                # Awaited below, within this iteration: it reads this trial's username.
+                body = await graphql(two, LOGIN, {"username": username, "password": PASSWORD})  # noqa: B023
                 result: dict[str, object] = body["data"]["login"]
                 return result
 

@@ -15,6 +15,8 @@ LOGOUT_OTHERS = "mutation { logoutOtherSessions { loggedOutCount userErrors { co
 
 
 async def test_j42_a_statement_stuck_on_a_lock_is_a_clean_503(settings: Settings, postgres_only: None) -> None:
+    """A mutation stuck on a row lock held by another transaction answers 503 with Retry-After and no internal detail
+    once the database timeout passes; with the lock gone it succeeds, nothing having been half done."""
     app = create_app(settings.with_overrides(database_timeout_seconds=1))
     await make_account(app)
     async with client_for(app) as http:

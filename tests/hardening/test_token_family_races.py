@@ -109,8 +109,9 @@ async def test_k45_a_thief_refreshing_in_a_loop_loses_access_once_the_replay_is_
         assert victim.refresh_token
         stolen = victim.refresh_token
 
+        # Both closures are awaited within this iteration, so they read this trial's token.
         async def thief() -> list[httpx.Response]:
-            answers, current = [], stolen
+            answers, current = [], stolen  # noqa: B023
             for _ in range(THIEF_REFRESHES):
                 answer = await refresh(client, reg, current)
                 answers.append(answer)
@@ -121,7 +122,7 @@ async def test_k45_a_thief_refreshing_in_a_loop_loses_access_once_the_replay_is_
 
         async def victim_replay() -> httpx.Response:
             await asyncio.sleep(0)  # let the thief rotate the stolen token first
-            return await refresh(client, reg, stolen)
+            return await refresh(client, reg, stolen)  # noqa: B023
 
         thief_answers, replay = await asyncio.gather(thief(), victim_replay())
         assert all(a.status_code in (200, 400) for a in thief_answers), [a.text for a in thief_answers]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 from starlette.applications import Starlette
 
-from tests.hardening.servers import ServerProcess
 from tests.factories import graphql, graphql_data, login, make_account
+from tests.hardening.servers import ServerProcess
 from tests.oauth.helpers import Person, call_me, refresh, register, tokens_for
 
 VIEWER = "{ viewer { username } }"
@@ -20,6 +20,8 @@ async def _signed_in(http: httpx.AsyncClient, token: str) -> bool:
 async def test_h33_log_out_through_one_process_is_refused_by_the_other(
     app: Starlette, two_servers: tuple[ServerProcess, ServerProcess],
 ) -> None:
+    """A session logged out (or ended by 'log out all other sessions') through one server process is refused at once
+    by the other, though it had been used there before."""
     first, second = two_servers
     await make_account(app, "alice")
     async with httpx.AsyncClient(base_url=first.url) as one, httpx.AsyncClient(base_url=second.url) as two:
@@ -39,6 +41,8 @@ async def test_h33_log_out_through_one_process_is_refused_by_the_other(
 async def test_f28_revoke_through_one_process_is_refused_by_the_other(
     app: Starlette, two_servers: tuple[ServerProcess, ServerProcess],
 ) -> None:
+    """After revoking an app through one server process, the other process refuses its access token (401) and its
+    refresh token (invalid_grant) at once."""
     first, second = two_servers
     account = await make_account(app, "alice")
     reg = await register(app)

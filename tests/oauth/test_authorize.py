@@ -32,12 +32,14 @@ CHALLENGE = pkce_pair()[1]
 
 async def test_a01_missing_client_id_is_a_400_page(client: httpx.AsyncClient, person: Person,
                                                    reg: RegisteredApp) -> None:
+    """An authorization request without client_id gets a 400 error page, never a redirect."""
     response = await start(client, person, authorize_params(reg, CHALLENGE, client_id=None))
     assert_error_page(response)
 
 
 async def test_a01_unknown_client_id_is_a_400_page(client: httpx.AsyncClient, person: Person,
                                                    reg: RegisteredApp) -> None:
+    """An unknown client_id gets a 400 error page saying invalid_client, never a redirect."""
     response = await start(client, person, authorize_params(reg, CHALLENGE, client_id="no-such-client"))
     assert_error_page(response)
     assert "invalid_client" in response.text
@@ -61,18 +63,22 @@ async def test_a01_unknown_client_id_is_a_400_page(client: httpx.AsyncClient, pe
 ])
 async def test_a01_redirect_uri_not_byte_equal_is_a_400_page(client: httpx.AsyncClient, person: Person,
                                                               reg: RegisteredApp, redirect_uri: str) -> None:
+    """A redirect_uri that differs in any way from the registered one (slash, path, query, host, user, scheme, port,
+    dot segments) gets a 400 error page, never a redirect to it."""
     response = await start(client, person, authorize_params(reg, CHALLENGE, redirect_uri=redirect_uri))
     assert_error_page(response)
 
 
 async def test_a02_missing_redirect_uri_is_a_400_page(client: httpx.AsyncClient, person: Person,
                                                       reg: RegisteredApp) -> None:
+    """An authorization request without redirect_uri gets a 400 error page, never a redirect."""
     response = await start(client, person, authorize_params(reg, CHALLENGE, redirect_uri=None))
     assert_error_page(response)
 
 
 async def test_a02_missing_response_type_redirects_invalid_request(client: httpx.AsyncClient, person: Person,
                                                                    reg: RegisteredApp) -> None:
+    """Without response_type, the person is sent back to the app with error=invalid_request."""
     response = await start(client, person, authorize_params(reg, CHALLENGE, response_type=None))
     assert_error_redirect(response, "invalid_request")
 
@@ -80,6 +86,7 @@ async def test_a02_missing_response_type_redirects_invalid_request(client: httpx
 @pytest.mark.parametrize("response_type", ["token", "code token", "id_token"])
 async def test_a02_other_response_types_are_unsupported(client: httpx.AsyncClient, person: Person,
                                                         reg: RegisteredApp, response_type: str) -> None:
+    """Any response_type other than code (token, hybrid, id_token) is sent back as unsupported_response_type."""
     response = await start(client, person, authorize_params(reg, CHALLENGE, response_type=response_type))
     assert_error_redirect(response, "unsupported_response_type")
 
@@ -87,6 +94,8 @@ async def test_a02_other_response_types_are_unsupported(client: httpx.AsyncClien
 
 async def test_a02_an_unsupported_response_type_is_not_echoed_into_the_apps_error(
         client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """The error sent back for an unsupported response_type carries our own fixed description, never the attacker's
+    text from the request."""
     hostile = 'x" \\ é Please sign in again at https://evil.example'
     response = await start(client, person, authorize_params(reg, CHALLENGE, response_type=hostile))
     query = assert_error_redirect(response, "unsupported_response_type")
@@ -96,6 +105,8 @@ async def test_a02_an_unsupported_response_type_is_not_echoed_into_the_apps_erro
 @pytest.mark.parametrize("name", ["state", "client_id", "scope", "redirect_uri", "prompt"])
 async def test_a03_a_nul_character_in_any_parameter_is_a_400_page(client: httpx.AsyncClient, person: Person,
                                                                   reg: RegisteredApp, name: str) -> None:
+    """A NUL character in any parameter gets a 400 error page (not a 500), and the same request without it still
+    works."""
     # PostgreSQL stores no NUL in text: refused before the client is looked up or the state stored (was a 500).
     params = authorize_params(reg, CHALLENGE)
     params[name] = (params.get(name) or "consent") + "\x00"
@@ -105,6 +116,7 @@ async def test_a03_a_nul_character_in_any_parameter_is_a_400_page(client: httpx.
 @pytest.mark.parametrize("name", ["response_type", "scope", "state", "code_challenge", "code_challenge_method"])
 async def test_a03_repeated_parameter_is_invalid_request(client: httpx.AsyncClient, person: Person,
                                                          reg: RegisteredApp, name: str) -> None:
+    """Repeating response_type, scope, state or a PKCE parameter is sent back as invalid_request."""
     params = list(authorize_params(reg, CHALLENGE).items())
     params.append((name, dict(params)[name]))
     response = await start(client, person, params)
@@ -114,6 +126,8 @@ async def test_a03_repeated_parameter_is_invalid_request(client: httpx.AsyncClie
 @pytest.mark.parametrize("name", ["client_id", "redirect_uri"])
 async def test_a03_repeated_client_or_redirect_uri_is_a_400_page(client: httpx.AsyncClient, person: Person,
                                                                  reg: RegisteredApp, name: str) -> None:
+    """Repeating client_id or redirect_uri gets a 400 error page: with either in doubt there is nowhere safe to
+    redirect."""
     params = list(authorize_params(reg, CHALLENGE).items())
     params.append((name, dict(params)[name]))
     response = await start(client, person, params)
@@ -122,6 +136,7 @@ async def test_a03_repeated_client_or_redirect_uri_is_a_400_page(client: httpx.A
 
 async def test_a03_overlong_state_is_invalid_request_and_not_echoed(client: httpx.AsyncClient, person: Person,
                                                                     reg: RegisteredApp) -> None:
+    """A state of 3000 characters is sent back as invalid_request without echoing it; one of 1024 characters is fine."""
     response = await start(client, person, authorize_params(reg, CHALLENGE, state="s" * 3000))
     assert_error_redirect(response, "invalid_request", state=None)
     fits = await start(client, person, authorize_params(reg, CHALLENGE, state="s" * 1024))
@@ -130,6 +145,7 @@ async def test_a03_overlong_state_is_invalid_request_and_not_echoed(client: http
 
 async def test_a03_unknown_parameters_are_ignored(client: httpx.AsyncClient, person: Person,
                                                   reg: RegisteredApp) -> None:
+    """Unknown extra parameters, even repeated or empty ones, are ignored and the request goes on to consent."""
     params = [*authorize_params(reg, CHALLENGE).items(), ("utm_source", "a"), ("utm_source", "b"), ("x", "")]
     response = await start(client, person, params)
     assert response.status_code == 302
@@ -138,6 +154,7 @@ async def test_a03_unknown_parameters_are_ignored(client: httpx.AsyncClient, per
 
 async def test_a04_scope_outside_registration_is_invalid_scope(app: object, client: httpx.AsyncClient,
                                                                 person: Person) -> None:
+    """Asking for a scope the app did not register is sent back as invalid_scope."""
     reg = await register(app, scopes=["tweet.read", "users.read"])  # type: ignore[arg-type]
     response = await start(client, person, authorize_params(reg, CHALLENGE, scope="tweet.read dm.read"))
     assert_error_redirect(response, "invalid_scope")
@@ -145,6 +162,7 @@ async def test_a04_scope_outside_registration_is_invalid_scope(app: object, clie
 
 async def test_a04_unknown_scope_is_invalid_scope(client: httpx.AsyncClient, person: Person,
                                                   reg: RegisteredApp) -> None:
+    """Asking for a scope that does not exist in the catalogue is sent back as invalid_scope."""
     response = await start(client, person, authorize_params(reg, CHALLENGE, scope="tweet.read admin"))
     assert_error_redirect(response, "invalid_scope")
 
@@ -152,6 +170,7 @@ async def test_a04_unknown_scope_is_invalid_scope(client: httpx.AsyncClient, per
 @pytest.mark.parametrize("scope", [None, "", "   "])
 async def test_a04_empty_scope_is_invalid_scope_not_a_default_set(client: httpx.AsyncClient, person: Person,
                                                                   reg: RegisteredApp, scope: str | None) -> None:
+    """A missing, empty or blank scope is sent back as invalid_scope; no default set of scopes is granted silently."""
     # Decision (documented in ClientModel.get_allowed_scope): no silent default, the app must say what it wants.
     response = await start(client, person, authorize_params(reg, CHALLENGE, scope=scope))
     assert_error_redirect(response, "invalid_scope")
@@ -159,6 +178,7 @@ async def test_a04_empty_scope_is_invalid_scope_not_a_default_set(client: httpx.
 
 async def test_a08_signed_out_goes_to_login_and_back_to_this_request(client: httpx.AsyncClient,
                                                                     reg: RegisteredApp) -> None:
+    """A signed-out person is sent to /login with a next URL that leads back to this same authorization request."""
     params = authorize_params(reg, CHALLENGE)
     response = await client.get("/oauth/authorize", params=params)
     assert response.status_code == 302
@@ -170,12 +190,15 @@ async def test_a08_signed_out_goes_to_login_and_back_to_this_request(client: htt
 
 
 async def test_a08_invalid_request_is_answered_before_sign_in(client: httpx.AsyncClient, reg: RegisteredApp) -> None:
+    """A request that is invalid anyway is answered with its error redirect before anyone is asked to sign in."""
     response = await client.get("/oauth/authorize", params=authorize_params(reg, CHALLENGE, scope="admin"))
     assert_error_redirect(response, "invalid_scope")
 
 
 async def test_a08_error_redirect_keeps_the_registered_query_and_adds_iss(app: object, client: httpx.AsyncClient,
                                                                           person: Person) -> None:
+    """An error redirect keeps the registered redirect URI's own query parameters, appends the error, and carries
+    iss."""
     uri = "https://client.example.com/cb?tenant=7"
     reg = await register(app, redirect_uris=[uri])  # type: ignore[arg-type]
     response = await start(client, person, authorize_params(reg, CHALLENGE, redirect_uri=uri, scope="nope"))
@@ -185,6 +208,7 @@ async def test_a08_error_redirect_keeps_the_registered_query_and_adds_iss(app: o
 
 async def test_b09_missing_code_challenge_is_invalid_request(client: httpx.AsyncClient, person: Person,
                                                              reg: RegisteredApp, public_reg: RegisteredApp) -> None:
+    """Without a PKCE code_challenge, confidential and public apps alike are sent back invalid_request."""
     for app_reg in (reg, public_reg):
         response = await start(client, person, authorize_params(app_reg, CHALLENGE, code_challenge=None,
                                                                 code_challenge_method=None))
@@ -194,6 +218,7 @@ async def test_b09_missing_code_challenge_is_invalid_request(client: httpx.Async
 @pytest.mark.parametrize("method", ["plain", None, "s256", "S512"])
 async def test_b09_plain_or_missing_method_is_invalid_request(client: httpx.AsyncClient, person: Person,
                                                               reg: RegisteredApp, method: str | None) -> None:
+    """A code_challenge_method other than S256 (plain, missing, lower-case, unknown) is sent back invalid_request."""
     response = await start(client, person, authorize_params(reg, CHALLENGE, code_challenge_method=method))
     assert_error_redirect(response, "invalid_request")
 
@@ -201,12 +226,15 @@ async def test_b09_plain_or_missing_method_is_invalid_request(client: httpx.Asyn
 @pytest.mark.parametrize("challenge", ["a" * 42, "a" * 129, "a" * 42 + "!", "a" * 42 + "=", "a" * 42 + " "])
 async def test_b10_challenge_of_wrong_length_or_alphabet_is_invalid_request(
         client: httpx.AsyncClient, person: Person, reg: RegisteredApp, challenge: str) -> None:
+    """A code_challenge shorter than 43 or longer than 128 characters, or with characters outside the PKCE alphabet,
+    is sent back invalid_request."""
     response = await start(client, person, authorize_params(reg, CHALLENGE, code_challenge=challenge))
     assert_error_redirect(response, "invalid_request")
 
 
 async def test_b10_challenge_of_43_and_128_characters_is_accepted(client: httpx.AsyncClient, person: Person,
                                                                   reg: RegisteredApp) -> None:
+    """Challenges of exactly 43 and 128 characters from the whole PKCE alphabet are accepted and go on to consent."""
     for challenge in ("a" * 43, "A-._~" * 25 + "abc"):
         response = await start(client, person, authorize_params(reg, CHALLENGE, code_challenge=challenge))
         assert location_base(response) == "/oauth/consent", response.headers.get("location")

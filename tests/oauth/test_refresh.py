@@ -22,6 +22,7 @@ def _invalid_grant(response: httpx.Response) -> None:
 
 async def test_e19_refresh_tokens_only_with_offline_access(client: httpx.AsyncClient, person: Person,
                                                            reg: RegisteredApp) -> None:
+    """A refresh token is issued only when offline.access was granted."""
     without = await tokens_for(client, person, reg, scope="tweet.read users.read")
     assert without.refresh_token is None and "refresh_token" not in without.body
     with_offline = await tokens_for(client, person, reg, scope="users.read offline.access")
@@ -30,6 +31,7 @@ async def test_e19_refresh_tokens_only_with_offline_access(client: httpx.AsyncCl
 
 async def test_e19_each_refresh_rotates_and_the_old_token_dies(client: httpx.AsyncClient, person: Person,
                                                                reg: RegisteredApp) -> None:
+    """Each refresh returns a new refresh token and a new access token with the same scope, and the new ones work."""
     tokens = await tokens_for(client, person, reg)
     first = await refresh(client, reg, tokens.refresh_token or "")
     assert first.status_code == 200, first.text
@@ -43,6 +45,8 @@ async def test_e19_each_refresh_rotates_and_the_old_token_dies(client: httpx.Asy
 
 async def test_e20_reusing_a_rotated_refresh_token_revokes_the_family(client: httpx.AsyncClient, person: Person,
                                                                       reg: RegisteredApp) -> None:
+    """Presenting a refresh token that was already rotated is invalid_grant and revokes the whole family: the newest
+    refresh token and every access token of it stop working."""
     tokens = await tokens_for(client, person, reg)
     rotated = (await refresh(client, reg, tokens.refresh_token or "")).json()
     _invalid_grant(await refresh(client, reg, tokens.refresh_token or ""))
@@ -53,6 +57,7 @@ async def test_e20_reusing_a_rotated_refresh_token_revokes_the_family(client: ht
 
 async def test_e21_another_clients_refresh_token_is_invalid_grant_and_untouched(
         app: Starlette, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """A refresh token presented by another app is invalid_grant and stays usable by the app it belongs to."""
     other = await register(app, name="Other App")
     tokens = await tokens_for(client, person, reg)
     _invalid_grant(await refresh(client, other, tokens.refresh_token or ""))
@@ -61,6 +66,7 @@ async def test_e21_another_clients_refresh_token_is_invalid_grant_and_untouched(
 
 async def test_e21_wider_scope_than_granted_is_invalid_scope(client: httpx.AsyncClient, person: Person,
                                                              reg: RegisteredApp) -> None:
+    """Refreshing with a wider scope than granted is invalid_scope; a narrower scope is granted as asked."""
     tokens = await tokens_for(client, person, reg, scope="users.read offline.access")
     wider = await refresh(client, reg, tokens.refresh_token or "", scope="users.read tweet.write offline.access")
     assert wider.status_code == 400 and wider.json()["error"] == "invalid_scope"
@@ -71,6 +77,8 @@ async def test_e21_wider_scope_than_granted_is_invalid_scope(client: httpx.Async
 
 async def test_e21_a_narrowed_refresh_keeps_the_refresh_token_at_its_original_scope(
         client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """Narrowing the access token's scope at refresh leaves the new refresh token at its original scope, so a later
+    refresh can return to the full scope."""
     # RFC 6749 §6: the new refresh token's scope is the old one's, whatever the access token was narrowed to.
     tokens = await tokens_for(client, person, reg, scope="tweet.read users.read offline.access")
     narrowed = await refresh(client, reg, tokens.refresh_token or "", scope="tweet.read\t tweet.read")
@@ -91,6 +99,7 @@ async def test_e21_a_narrowed_refresh_keeps_the_refresh_token_at_its_original_sc
 
 async def test_e22_refresh_after_the_person_revokes_the_app_is_invalid_grant(
         app: Starlette, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """Once the person revokes the app, its refresh token is invalid_grant."""
     tokens = await tokens_for(client, person, reg)
     async with app.state.consentry.database.async_sessions() as db:
         await revoke_access(db, account=person.account, app_id=reg.app.id)
@@ -99,6 +108,7 @@ async def test_e22_refresh_after_the_person_revokes_the_app_is_invalid_grant(
 
 async def test_e22_refresh_of_a_disabled_account_is_invalid_grant(
         app: Starlette, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """Once the account is disabled, its apps' refresh tokens are invalid_grant and their access tokens get 401."""
     tokens = await tokens_for(client, person, reg)
     async with app.state.consentry.database.async_sessions() as db:
         await db.execute(update(Account).where(Account.id == person.account.id).values(is_disabled=True))
@@ -109,6 +119,8 @@ async def test_e22_refresh_of_a_disabled_account_is_invalid_grant(
 
 async def test_e23_parallel_refreshes_one_succeeds_the_rest_400(
         backend: str, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """On PostgreSQL, ten parallel refreshes of one token give exactly one success; the other nine are 400
+    invalid_grant."""
     if backend != "postgres":
         pytest.skip("row-level races are a PostgreSQL property; SQLite serialises writers")
     for _ in range(3):

@@ -28,6 +28,8 @@ async def _dump(app: Starlette) -> str:
 
 async def test_g29_database_holds_only_digests(app: Starlette, client: httpx.AsyncClient, person: Person,
                                                reg: RegisteredApp) -> None:
+    """No raw secret (session token, client secret, code, access or refresh token) appears anywhere in a dump of the
+    database, only their digests; each raw secret carries at least 256 bits."""
     code, verifier = await obtain_code(client, person, reg)
     first = (await exchange(client, reg, code, verifier)).json()
     second = (await refresh(client, reg, first["refresh_token"])).json()
@@ -41,6 +43,8 @@ async def test_g29_database_holds_only_digests(app: Starlette, client: httpx.Asy
 
 
 async def test_g30_metadata_validates_and_advertises_only_what_works(settings: Settings) -> None:
+    """The authorization server metadata document passes Authlib's validation and advertises only what works: code,
+    S256, the two grants, our endpoints, our scopes and the iss parameter."""
     application = create_app(settings.with_overrides(base_url="https://auth.example.test"))
     try:
         async with client_for(application) as http:

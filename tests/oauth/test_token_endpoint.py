@@ -43,6 +43,8 @@ def _error(response: httpx.Response, status: int, error: str) -> None:
 
 async def test_b10_verifier_of_wrong_length_or_alphabet_is_invalid_request(
         client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """A code_verifier shorter than 43 or longer than 128 characters, or outside the PKCE alphabet, is
+    invalid_request."""
     for verifier in ("a" * 42, "a" * 129, "a" * 42 + "+"):
         code, _ = await obtain_code(client, person, reg)
         _error(await exchange(client, reg, code, verifier), 400, "invalid_request")
@@ -77,6 +79,7 @@ async def test_b11_a_failed_verification_burns_the_code(app: Starlette, client: 
 
 async def test_b12_verifier_for_a_code_without_challenge_is_refused(
         app: Starlette, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """A code_verifier sent for a code stored without a challenge is refused with a 400."""
     code, verifier = await obtain_code(client, person, reg)
     await _set_code(app, code_challenge="")  # a row as a looser server might have stored it
     response = await exchange(client, reg, code, verifier)
@@ -86,6 +89,7 @@ async def test_b12_verifier_for_a_code_without_challenge_is_refused(
 
 async def test_c13_codes_live_at_most_60_seconds(app: Starlette, client: httpx.AsyncClient, person: Person,
                                                  reg: RegisteredApp) -> None:
+    """A code is stored with a lifetime of at most 60 seconds, and an expired code is invalid_grant."""
     code, verifier = await obtain_code(client, person, reg)
     async with app.state.consentry.database.async_sessions() as db:
         row = (await db.execute(select(AuthorizationCode))).scalar_one()
@@ -96,6 +100,7 @@ async def test_c13_codes_live_at_most_60_seconds(app: Starlette, client: httpx.A
 
 async def test_c13_code_is_bound_to_its_client(app: Starlette, client: httpx.AsyncClient, person: Person,
                                                reg: RegisteredApp) -> None:
+    """A code presented by another app is invalid_grant, and remains redeemable by the app it was issued to."""
     other = await register(app, name="Other App")
     code, verifier = await obtain_code(client, person, reg)
     _error(await exchange(client, other, code, verifier), 400, "invalid_grant")
@@ -104,6 +109,8 @@ async def test_c13_code_is_bound_to_its_client(app: Starlette, client: httpx.Asy
 
 async def test_c13_code_is_bound_to_its_redirect_uri(app: Starlette, client: httpx.AsyncClient,
                                                      person: Person) -> None:
+    """A code redeemed with a different or a missing redirect_uri is invalid_grant, and remains redeemable with the
+    right one."""
     second = "https://client.example.com/other"
     reg = await register(app, redirect_uris=[REDIRECT_URI, second])
     code, verifier = await obtain_code(client, person, reg)
@@ -115,6 +122,7 @@ async def test_c13_code_is_bound_to_its_redirect_uri(app: Starlette, client: htt
 
 async def test_c14_second_redemption_fails_and_revokes_the_first_tokens(
         client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """Redeeming a code a second time is invalid_grant and revokes the tokens the first redemption issued."""
     code, verifier = await obtain_code(client, person, reg)
     first = await exchange(client, reg, code, verifier)
     assert first.status_code == 200
@@ -125,6 +133,8 @@ async def test_c14_second_redemption_fails_and_revokes_the_first_tokens(
 
 async def test_c15_parallel_code_redemptions_issue_at_most_one_token_set(
         app: Starlette, backend: str, client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """On PostgreSQL, ten parallel redemptions of one code issue at most one token set; the rest are 400
+    invalid_grant, never a 500."""
     if backend != "postgres":
         pytest.skip("row-level races are a PostgreSQL property; SQLite serialises writers")
     for _ in range(3):
@@ -141,6 +151,8 @@ async def test_c15_parallel_code_redemptions_issue_at_most_one_token_set(
 
 
 async def test_d16_unknown_client_is_401_invalid_client(client: httpx.AsyncClient) -> None:
+    """An unknown client, by Basic auth, by posted credentials or with none at all, is 401 invalid_client, with a
+    Basic challenge when Basic was tried."""
     data = {"grant_type": "authorization_code", "code": "x", "redirect_uri": REDIRECT_URI, "code_verifier": "a" * 43}
     basic = await client.post("/oauth/token", data=data, auth=("nobody", "secret"))
     _error(basic, 401, "invalid_client")
@@ -151,6 +163,8 @@ async def test_d16_unknown_client_is_401_invalid_client(client: httpx.AsyncClien
 
 
 async def test_d16_undecodable_basic_credentials_are_401_not_500(client: httpx.AsyncClient) -> None:
+    """Basic credentials that are not valid text are 401 invalid_client on the token, revocation and introspection
+    endpoints, never a 500."""
     header = {"authorization": "Basic " + base64.b64encode(b"\xff\xfe:\xfd").decode()}
     for path in ("/oauth/token", "/oauth/revoke", "/oauth/introspect"):
         response = await client.post(path, data={"grant_type": "authorization_code", "token": "x"}, headers=header)
@@ -161,6 +175,8 @@ async def test_d16_undecodable_basic_credentials_are_401_not_500(client: httpx.A
 @pytest.mark.parametrize("header", [b"Basic \xa0", b"\xa0 Basic", b"\x85 x", b"Basic"])
 async def test_d16_a_basic_header_that_does_not_split_is_401_not_500(client: httpx.AsyncClient,
                                                                       header: bytes) -> None:
+    """A malformed Authorization header (odd whitespace, no credentials) is 401 invalid_client on every OAuth
+    endpoint, never a 500."""
     for path in ("/oauth/token", "/oauth/revoke", "/oauth/introspect"):
         response = await client.post(path, data={"grant_type": "authorization_code", "token": "x"},
                                      headers={"authorization": header})
@@ -168,6 +184,7 @@ async def test_d16_a_basic_header_that_does_not_split_is_401_not_500(client: htt
 
 
 async def test_d16_a_nul_in_a_client_id_is_refused_not_a_500(client: httpx.AsyncClient, reg: RegisteredApp) -> None:
+    """A NUL character in a client_id is refused with invalid_request or invalid_client, never a 500."""
     for path in ("/oauth/token", "/oauth/revoke"):
         response = await client.post(path, data={"grant_type": "authorization_code", "code": "x", "token": "x",
                                                  "client_id": "a\x00b"})
@@ -178,6 +195,8 @@ async def test_d16_a_nul_in_a_client_id_is_refused_not_a_500(client: httpx.Async
 
 async def test_d16_repeated_parameters_and_a_missing_grant_type_are_invalid_request(
         client: httpx.AsyncClient, person: Person, reg: RegisteredApp) -> None:
+    """A repeated parameter or a missing grant_type is invalid_request on the token endpoint (and a repeated token on
+    revocation and introspection), and does not use the code up."""
     # RFC 6749 §3.2: parameters MUST NOT be included more than once; the last of two values no longer wins.
     code, verifier = await obtain_code(client, person, reg)
     assert reg.client_secret
@@ -199,6 +218,8 @@ async def test_d16_repeated_parameters_and_a_missing_grant_type_are_invalid_requ
 
 async def test_d16_wrong_or_missing_secret_is_401_invalid_client(client: httpx.AsyncClient, person: Person,
                                                                  reg: RegisteredApp) -> None:
+    """A confidential app with a wrong or missing secret, by Basic or posted, is 401 invalid_client; the right posted
+    secret works."""
     code, verifier = await obtain_code(client, person, reg)
     data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier}
     wrong = await client.post("/oauth/token", data=data, auth=(reg.app.client_id, "wrong"))
@@ -273,6 +294,7 @@ async def test_d16_revocation_and_introspection_refuse_two_client_authentication
 
 async def test_d16_public_client_authenticates_with_none_and_pkce(client: httpx.AsyncClient, person: Person,
                                                                   public_reg: RegisteredApp) -> None:
+    """A public app redeems its code with no secret, with PKCE alone."""
     code, verifier = await obtain_code(client, person, public_reg)
     response = await exchange(client, public_reg, code, verifier)
     assert response.status_code == 200, response.text
@@ -282,6 +304,8 @@ async def test_d16_public_client_authenticates_with_none_and_pkce(client: httpx.
 @pytest.mark.parametrize("grant_type", ["password", "implicit", "client_credentials", "urn:example:custom", ""])
 async def test_d17_other_grant_types_are_refused(client: httpx.AsyncClient, reg: RegisteredApp,
                                                  grant_type: str) -> None:
+    """The password, implicit, client_credentials and unknown grant types are refused with a 400 and no token; an empty
+    grant_type is invalid_request."""
     data = {"grant_type": grant_type, "username": "alice", "password": "correct horse battery staple"}
     response = await token_request(client, reg, data)
     assert response.status_code == 400
@@ -293,6 +317,7 @@ async def test_d17_other_grant_types_are_refused(client: httpx.AsyncClient, reg:
 
 async def test_d18_token_responses_are_not_cached_and_get_is_405(client: httpx.AsyncClient, person: Person,
                                                                  reg: RegisteredApp) -> None:
+    """Token responses, successful or not, carry Cache-Control: no-store, and GET on the token endpoint is 405."""
     code, verifier = await obtain_code(client, person, reg)
     ok = await exchange(client, reg, code, verifier)
     assert ok.status_code == 200 and ok.headers["cache-control"] == "no-store"

@@ -10,10 +10,14 @@ from starlette.applications import Starlette
 
 from app.models import App
 from app.services.apps import (
-    get_apps_by_ids, list_registered_apps, position_of, register_app, rotate_client_secret,
+    get_apps_by_ids,
+    list_registered_apps,
+    position_of,
+    register_app,
+    rotate_client_secret,
 )
-from app.services.errors import Invalid, NotFound
 from app.services.digests import digest
+from app.services.errors import Invalid, NotFound
 from tests.factories import make_account
 
 

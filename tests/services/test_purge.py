@@ -9,8 +9,8 @@ from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 
 from app.models import LoginSession, utcnow
-from app.services.purge import purge_expired
 from app.services.digests import digest
+from app.services.purge import purge_expired
 from tests.factories import login, make_account
 
 

@@ -19,6 +19,7 @@ async def _age_sessions(app: Starlette, **values: object) -> None:
 
 
 async def test_h32_idle_session_is_refused(client: httpx.AsyncClient, app: Starlette) -> None:
+    """A session unused for longer than the idle timeout is refused as UNAUTHENTICATED on its next request."""
     await make_account(app)
     token = await login(client)
     idle = app.state.consentry.settings.session_idle_timeout
@@ -30,6 +31,7 @@ async def test_h32_idle_session_is_refused(client: httpx.AsyncClient, app: Starl
 async def test_h32_session_past_its_absolute_lifetime_is_refused_even_when_active(
     client: httpx.AsyncClient, app: Starlette
 ) -> None:
+    """A session older than the absolute lifetime is refused as UNAUTHENTICATED even though it was just used."""
     await make_account(app)
     token = await login(client)
     lifetime = app.state.consentry.settings.session_absolute_lifetime
@@ -51,6 +53,8 @@ async def test_activity_is_recorded_at_most_once_a_minute(client: httpx.AsyncCli
 
 
 async def test_h34_disabled_accounts_cannot_sign_in_or_use_sessions(client: httpx.AsyncClient, app: Starlette) -> None:
+    """Once an account is disabled, its existing sessions are refused as UNAUTHENTICATED and signing in with the right
+    password gives no token."""
     from app.models import Account
 
     await make_account(app)
@@ -60,5 +64,6 @@ async def test_h34_disabled_accounts_cannot_sign_in_or_use_sessions(client: http
         await db.commit()
     body = await graphql(client, "{ viewer { username } }", token=token)
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    data = await graphql_data(client, 'mutation { login(input: {username: "alice", password: "correct horse battery staple"}) { token userErrors { code } } }')
+    data = await graphql_data(client, 'mutation { login(input: {username: "alice", '
+                                      'password: "correct horse battery staple"}) { token userErrors { code } } }')
     assert data["login"]["token"] is None

@@ -23,9 +23,9 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, P
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.engines import with_session
-from app.services.demo_data import DEMO_PASSWORD, DEMO_USERNAME, seed_demo
 from app.services import apps
 from app.services.apps import RegisteredApp
+from app.services.demo_data import DEMO_PASSWORD, DEMO_USERNAME, seed_demo
 from app.services.permissions import load_catalog
 from app.settings import Settings
 from tests.conftest import LiveServer
@@ -132,7 +132,7 @@ class AppCallback:
         received: list[dict[str, str]] = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
+            def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 if parts.path == "/callback":  # not the browser's own /favicon.ico
                     query = parse_qs(parts.query, keep_blank_values=True)

@@ -11,11 +11,10 @@ import httpx
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from app.models import Account
-
-from tests.conftest import client_for
 from app.graphql.ids import to_global_id
+from app.models import Account
 from app.services.apps import register_app
+from tests.conftest import client_for
 from tests.factories import MAC_FIREFOX_UA, PASSWORD, WINDOWS_CHROME_UA, graphql, graphql_data, login, make_account
 from tests.oauth.helpers import REDIRECT_URI, Person, call_me, register, sign_in, tokens_for
 

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import LiveServer
 from tests.oauth.helpers import pkce_pair
 from tests.web.browser import (
-    DESKTOP, PHONE, AppCallback, PageErrors, authorize_url, browser, call_me, callback, demo, exchange_code, new_context, register_app,
-    sign_in, token_request,
+    DESKTOP,
+    PHONE,
+    AppCallback,
+    PageErrors,
+    authorize_url,
+    browser,
+    call_me,
+    callback,
+    demo,
+    exchange_code,
+    new_context,
+    register_app,
+    sign_in,
+    token_request,
 )
 
 __all__ = ["browser", "callback", "demo"]  # fixtures, imported so pytest finds them here
@@ -87,7 +98,7 @@ def test_cancel_sends_access_denied_to_the_app_and_connects_nothing(
     assert answer["error"] == "access_denied"
     assert answer["state"] == "state-from-the-app" and answer["iss"] == demo.url and "code" not in answer
     page.goto(f"{demo.url}/settings")
-    expect(page.locator("[data-list=apps] > li")).to_have_count(3)
+    expect(page.locator("[data-list=apps] > li")).to_have_count(4)
     expect(page.locator("[data-list=apps]")).not_to_contain_text("Pixelfeed")
 
 

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.conftest import LiveServer
 from tests.oauth.helpers import pkce_pair
 from tests.web.browser import (
-    AppCallback, PageErrors, authorize_url, browser, callback, demo, exchange_code, new_context, register_app, sign_in,
+    AppCallback,
+    PageErrors,
+    authorize_url,
+    browser,
+    callback,
+    demo,
+    exchange_code,
+    new_context,
+    register_app,
+    sign_in,
 )
 
 __all__ = ["browser", "callback", "demo"]  # fixtures, imported so pytest finds them here

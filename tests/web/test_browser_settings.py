@@ -27,7 +27,8 @@ def test_settings_lists_the_demo_apps_with_permissions_and_the_sessions(browser:
 
     expect(page).to_have_title("Apps and sessions · Consentry")
     # Most recently used first.
-    expect(page.locator("[data-list=apps] > li h3")).to_have_text(["Buffered", "Postwise Reader", "Inbox Zero for DMs"])
+    expect(page.locator("[data-list=apps] > li h3")).to_have_text(
+        ["Buffered", "Postwise Reader", "Threadline Desktop", "Inbox Zero for DMs"])
     buffered = _app(page, "Buffered")
     expect(buffered).to_contain_text("Read and Write")
     for name in ("Buffered", "Postwise Reader", "Inbox Zero for DMs"):  # the details open on demand
@@ -39,6 +40,13 @@ def test_settings_lists_the_demo_apps_with_permissions_and_the_sessions(browser:
     expect(buffered).to_contain_text("Stays connected")
     inbox = _app(page, "Inbox Zero for DMs")
     expect(inbox.get_by_role("region", name="Things Inbox Zero for DMs can view")).to_contain_text("Email address")
+    # The most sensitive thing it can do is named, though it cannot post.
+    expect(inbox).to_contain_text("Read, Write and Direct Messages · Email address")
+    # The OAuth 1.0a app: its access level, and what it allows area by area in the level's own words.
+    threadline = _app(page, "Threadline Desktop")
+    expect(threadline).to_contain_text("Read and Write · Email address")
+    expect(threadline.get_by_role("region", name="Things Threadline Desktop can do")).to_contain_text(
+        "Update your profile information for you.")
     expect(_app(page, "Postwise Reader").get_by_role("region", name=re.compile("can do"))).to_have_count(0)
     expect(_app(page, "Postwise Reader").locator(".avatar")).to_have_text("P")
 
@@ -85,11 +93,12 @@ def test_revoke_access_asks_first_then_removes_the_app_without_a_reload(browser:
     # The receipt in words: Postwise Reader's only token had expired already.
     expect(page.get_by_role("status")).to_have_text(
         "Postwise Reader no longer has access to your account. Nothing it held was still working.")
-    expect(page.locator("[data-count=apps]")).to_have_text("2")
+    expect(page.locator("[data-count=apps]")).to_have_text("3")
     assert page.evaluate("window.notReloaded") is True
 
     page.reload()
-    expect(page.locator("[data-list=apps] > li h3")).to_have_text(["Buffered", "Inbox Zero for DMs"])
+    expect(page.locator("[data-list=apps] > li h3")).to_have_text(
+        ["Buffered", "Threadline Desktop", "Inbox Zero for DMs"])
     assert errors.messages == []
 
 
@@ -97,7 +106,7 @@ def test_revoking_every_app_shows_the_empty_state(browser: Browser, demo: LiveSe
     page = new_context(browser).new_page()
     sign_in(page, demo.url)
     expect(page.get_by_text("No connected apps")).to_be_hidden()
-    for name in ("Buffered", "Postwise Reader", "Inbox Zero for DMs"):
+    for name in ("Buffered", "Postwise Reader", "Threadline Desktop", "Inbox Zero for DMs"):
         page.get_by_role("button", name=f"Revoke access for {name}").click()
         page.get_by_role("dialog").get_by_role("button", name="Revoke access").click()
         expect(_app(page, name)).to_have_count(0)
@@ -193,7 +202,7 @@ def test_an_action_the_server_never_answers_says_so_and_keeps_the_focus(browser:
 def test_without_javascript_the_page_still_shows_everything(browser: Browser, demo: LiveServer) -> None:
     page = new_context(browser, java_script_enabled=False).new_page()
     sign_in(page, demo.url)
-    expect(page.locator("[data-list=apps] > li")).to_have_count(3)
+    expect(page.locator("[data-list=apps] > li")).to_have_count(4)
     expect(page.locator("[data-list=sessions] > li")).to_have_count(5)
     # Chromium with scripting turned off by the driver still parses <noscript> as text, so read it as such.
     notice = page.locator("noscript").text_content() or ""

@@ -30,7 +30,15 @@ from tests.conftest import LiveServer
 from tests.factories import ANDROID_UA, IPHONE_UA, LOGIN, PASSWORD, WINDOWS_CHROME_UA
 from tests.oauth.helpers import pkce_pair
 from tests.web.browser import (
-    AppCallback, authorize_url, browser, exchange_code, new_context, register_app, require_chromium, sign_in, with_db,
+    AppCallback,
+    authorize_url,
+    browser,
+    exchange_code,
+    new_context,
+    register_app,
+    require_chromium,
+    sign_in,
+    with_db,
 )
 
 __all__ = ["browser"]

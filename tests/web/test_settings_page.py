@@ -65,7 +65,9 @@ async def test_connected_app_and_sessions_are_rendered_on_the_server(app: Starle
     assert 'data-others="1"' in html
 
 
-async def test_the_page_never_shows_another_accounts_apps_or_sessions(app: Starlette, client: httpx.AsyncClient) -> None:
+async def test_the_page_never_shows_another_accounts_apps_or_sessions(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
     await make_account(app, "alice")
     bob = await sign_in(app, "bob")
     reg = await register(app, name="Bobs Secret App")
@@ -93,7 +95,8 @@ async def test_an_app_revoked_through_graphql_is_gone_from_the_page(app: Starlet
 def test_relative_times_read_like_a_person_says_them() -> None:
     now = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
     cases = {
-        timedelta(seconds=20): "just now", timedelta(minutes=1): "1 minute ago", timedelta(minutes=59): "59 minutes ago",
+        timedelta(seconds=20): "just now", timedelta(minutes=1): "1 minute ago",
+        timedelta(minutes=59): "59 minutes ago",
         timedelta(hours=2): "2 hours ago", timedelta(days=1, hours=3): "1 day ago", timedelta(days=6): "6 days ago",
         timedelta(days=15): "2 weeks ago", timedelta(days=65): "2 months ago", timedelta(days=800): "2 years ago",
     }

@@ -21,6 +21,8 @@ async def _form_login(http: httpx.AsyncClient, next_url: str = "/settings", pass
 
 
 async def test_h31_login_sets_an_httponly_lax_cookie_and_redirects_to_next(app: Starlette) -> None:
+    """Signing in on the form sets an HttpOnly, SameSite=Lax session cookie for the whole site (not Secure on plain
+    http in development) and redirects to the next URL."""
     await make_account(app)
     async with client_for(app) as http:
         response = await _form_login(http, "/oauth/consent?request=abc")
@@ -33,6 +35,7 @@ async def test_h31_login_sets_an_httponly_lax_cookie_and_redirects_to_next(app: 
 
 
 async def test_h31_secure_host_prefixed_cookie_on_https(settings: object) -> None:
+    """Behind an https base URL the session cookie is Secure and carries the __Host- prefix."""
     from app.main import create_app
 
     https_app = create_app(settings.with_overrides(base_url="https://accounts.example"))  # type: ignore[attr-defined]
@@ -46,6 +49,7 @@ async def test_h31_secure_host_prefixed_cookie_on_https(settings: object) -> Non
 
 
 async def test_h31_every_sign_in_gets_a_new_token(app: Starlette) -> None:
+    """Every sign-in sets a new session token, never the previous one (no session fixation)."""
     await make_account(app)
     async with client_for(app) as http:
         first = (await _form_login(http)).cookies["consentry_session"]
@@ -54,6 +58,7 @@ async def test_h31_every_sign_in_gets_a_new_token(app: Starlette) -> None:
 
 
 async def test_h31_signing_in_again_in_the_same_browser_ends_the_session_the_cookie_named(app: Starlette) -> None:
+    """Signing in again in the same browser ends the session its cookie held, so only the new session is live."""
     # Two tabs of the sign-in page, both used: the first session must not live on, unseen, once replaced.
     await make_account(app)
     async with client_for(app) as http:
@@ -66,6 +71,8 @@ async def test_h31_signing_in_again_in_the_same_browser_ends_the_session_the_coo
 
 
 async def test_h31_signing_in_with_a_cookie_and_a_bearer_header_ends_the_cookies_session(app: Starlette) -> None:
+    """A form sign-in that carries both a cookie and a bearer token ends only the cookie's old session; the bearer
+    token's session lives on."""
     await make_account(app)
     async with client_for(app) as script:
         bearer = (await graphql_data(script, LOGIN, {"username": "alice", "password": PASSWORD}))["login"]["token"]
@@ -97,6 +104,7 @@ async def test_wrong_password_shows_the_form_again_with_an_error(app: Starlette)
 
 
 async def test_a7_login_page_cannot_be_framed(client: httpx.AsyncClient) -> None:
+    """The sign-in page forbids framing (CSP frame-ancestors 'none' and X-Frame-Options: DENY)."""
     response = await client.get("/login")
     assert response.status_code == 200
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
@@ -120,6 +128,8 @@ async def test_cookie_session_reaches_graphql_and_logout_kills_it(app: Starlette
 
 
 async def test_i40_cross_site_cookie_posts_are_refused(app: Starlette) -> None:
+    """With a session cookie, a cross-site GraphQL POST and a cross-origin logout are refused with 403, and a
+    form-encoded GraphQL POST with 415; the session is unaffected."""
     await make_account(app)
     async with client_for(app) as http:
         await _form_login(http)

@@ -3,13 +3,15 @@
 **The grant row first, then its tokens and codes.** Every path that issues or ends tokens takes the grant's row
 lock before it writes a token row:
 
-- issuing (code redemption, refresh rotation; ``tokens.issue_after_consuming``) locks the live grant with
-  ``SELECT ... FOR UPDATE`` (``lock_live_grant``) and then, in the same transaction, consumes the code or the old
-  refresh token and inserts the new row;
-- ending tokens (RFC 7009 revocation, refresh-token reuse, code replay; ``revocation.end_tokens``) locks the grant
-  with ``SELECT ... FOR UPDATE`` whatever its state (``lock_grant``), then ends the tokens with one bulk UPDATE;
+- issuing (code redemption, refresh rotation, an OAuth 1.0a ``access_token`` exchange;
+  ``tokens.issue_after_consuming``) locks the live grant with ``SELECT ... FOR UPDATE`` (``lock_live_grant``) and
+  then, in the same transaction, consumes the code, the old refresh token or the temporary credential and inserts
+  the new row;
+- ending tokens (RFC 7009 revocation, refresh-token reuse, code replay; ``revocation.end_tokens``; OAuth 1.0a's
+  ``invalidate_token``) locks the grant with ``SELECT ... FOR UPDATE`` whatever its state (``lock_grant``), then
+  ends the tokens with one UPDATE;
 - revoking the app or every app (``revocation.revoke_grants``: revokeAccess, a password change) UPDATEs the grant
-  rows first, which takes the same locks, then the tokens and codes.
+  rows first, which takes the same locks, then the tokens and codes of both protocols.
 
 So an ending either waits for a rotation's commit and then, in a new statement snapshot (READ COMMITTED), sees and
 ends the new row too, or commits first and makes the rotation's conditional consume fail. Without the lock a bare
@@ -38,7 +40,7 @@ def lock_live_grant(session: Session, grant_id: uuid.UUID) -> Grant | None:
         select(Grant)
         .join(Account, col(Account.id) == col(Grant.account_id))
         .where(col(Grant.id) == grant_id, col(Grant.revoked_at).is_(None), col(Account.is_disabled).is_(False))
-        .with_for_update(of=Grant)  # type: ignore[arg-type]  # SQLAlchemy's stubs do not take a mapped class
+        .with_for_update(of=Grant)
     ).scalar_one_or_none()
 
 

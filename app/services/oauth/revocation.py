@@ -1,6 +1,7 @@
 """Ending OAuth access: one app's grant (revokeAccess) or every grant of an account (a password change), with every
-token and unused code of it, in bulk; and, for the token endpoint's thread, ending one token, a refresh-token family
-(reuse) or what one code issued (replay). Every one of them follows the lock order of ``locks``.
+token and unused code of it, OAuth 2.0 and OAuth 1.0a alike, in bulk; and, for the token endpoint's thread, ending
+one token, a refresh-token family (reuse) or what one code issued (replay). Every one of them follows the lock
+order of ``locks``.
 
 Statements are built once, at import, with bind parameters: building an UPDATE costs more than SQLite spends
 running it, and revoking is what a person does when something is wrong, so it should be instant. They are Core
@@ -12,28 +13,41 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import ColumnElement, Table, Update, bindparam, select, update
+from sqlalchemy import ColumnElement, CursorResult, Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app.db.engines import transaction
-from app.models import Account, App, AuthorizationCode, Grant, OAuthToken, utcnow
+from app.models import (
+    Account,
+    App,
+    AuthorizationCode,
+    Grant,
+    OAuth1TemporaryCredential,
+    OAuth1Token,
+    OAuthToken,
+    utcnow,
+)
+from app.models.base import table_of
 from app.services.apps import AppRow
 from app.services.errors import NotFound
 from app.services.oauth.locks import lock_grant
-from app.services.receipts import Receipt, tokens_ended
+from app.services.oauth1.registration import OAUTH1, OAUTH2
+from app.services.receipts import Receipt, nothing_ended, tokens_ended
 from app.services.security_events import NOBODY, Actor, Kind, record_event
 
 if TYPE_CHECKING:
     from app.services.oauth.tokens import TokenView
 
-_grants: Table = Grant.__table__  # type: ignore[attr-defined]
-_tokens: Table = OAuthToken.__table__  # type: ignore[attr-defined]
-_codes: Table = AuthorizationCode.__table__  # type: ignore[attr-defined]
-_apps: Table = App.__table__  # type: ignore[attr-defined]
+_grants = table_of(Grant)
+_tokens = table_of(OAuthToken)
+_codes = table_of(AuthorizationCode)
+_apps = table_of(App)
+_oauth1_tokens = table_of(OAuth1Token)
+_oauth1_temporary = table_of(OAuth1TemporaryCredential)
 
 # Whether or not the grant is still active: revoking twice is still success (see revoke_access). By the app's ID or
 # by the grant's (the ConnectedApp's), always within the account.
@@ -47,9 +61,10 @@ _GRANT_BY_ID = _GRANT_AND_APP.where(_grants.c.id == bindparam("grant_id"))
 NOT_CONNECTED = "This app is not connected to your account."
 
 
-def _bulk_revocation(*, one_grant: bool) -> tuple[Update, Update, Update]:
-    """The three UPDATEs, for one grant of the account or all of them. Bind names differ from column names: an
-    UPDATE reserves those for its SET values."""
+def _bulk_revocation(*, one_grant: bool) -> tuple[Update, ...]:
+    """The UPDATEs, for one grant of the account or all of them: the grant, then OAuth 2.0 tokens and codes, then
+    OAuth 1.0a token credentials and temporary credentials approved but not yet exchanged. Bind names differ from
+    column names: an UPDATE reserves those for its SET values."""
 
     def scope(table: Table, done_column: str) -> list[ColumnElement[bool]]:
         criteria = [table.c.account_id == bindparam("of_account"), table.c[done_column].is_(None)]
@@ -66,11 +81,20 @@ def _bulk_revocation(*, one_grant: bool) -> tuple[Update, Update, Update]:
         update(_grants).where(*scope(_grants, "revoked_at")).values(revoked_at=now),
         update(_tokens).where(*scope(_tokens, "revoked_at")).values(revoked_at=now).returning(*held),
         update(_codes).where(*scope(_codes, "used_at")).values(used_at=now),
+        update(_oauth1_tokens).where(*scope(_oauth1_tokens, "revoked_at")).values(revoked_at=now)
+        .returning(_oauth1_tokens.c.id),
+        update(_oauth1_temporary).where(*scope(_oauth1_temporary, "used_at")).values(used_at=now),
     )
 
 
-_REVOKE_ONE = _bulk_revocation(one_grant=True)
 _REVOKE_ALL = _bulk_revocation(one_grant=False)
+# One grant: an app connects through one protocol only, so only that protocol's tables are touched (the grant's
+# UPDATE, then two more), which keeps revoking an app at the same statements as before OAuth 1.0a.
+_REVOKE_ONE_BY_PROTOCOL = {
+    protocol: tuple(statement for index, statement in enumerate(_bulk_revocation(one_grant=True))
+                    if index == 0 or (index in (1, 2)) == (protocol == OAUTH2))
+    for protocol in (OAUTH1, OAUTH2)
+}
 
 
 @dataclass(frozen=True)
@@ -105,27 +129,36 @@ async def revoke_access(
     if row is None:
         raise NotFound(NOT_CONNECTED, field="appId")
     async with transaction(db):
-        revoked = await revoke_grants(db, account_id=account.id, grant_id=row.grant_id)
+        revoked = await revoke_grants(db, account_id=account.id, grant_id=row.grant_id, protocol=row.protocol)
         if revoked.grants:
             await record_event(db, account_id=account.id, kind=Kind.APP_REVOKED, actor=actor, app_id=row.id,
                                at=revoked.receipt.ended_at,
                                details={"app_name": row.name, **revoked.receipt.as_details()})
-    return RevokedApp(app=row, receipt=revoked.receipt)  # type: ignore[arg-type]
+    return RevokedApp(app=cast(AppRow, row), receipt=revoked.receipt)
 
 
 async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uuid.UUID | None = None,
-                        now: datetime | None = None) -> RevokedGrants:
-    """End the account's grant (or, without ``grant_id``, all of them) with every token and unused code, in three
-    bulk UPDATEs inside the caller's transaction. Returns how many grants ended, and the receipt of the tokens."""
+                        protocol: str = OAUTH2, now: datetime | None = None) -> RevokedGrants:
+    """End the account's grant (or, without ``grant_id``, all of them) with every token and unused code, in bulk
+    UPDATEs inside the caller's transaction: of the app's ``protocol`` for one grant, of both for all. Returns how
+    many grants ended, and the receipt of the live tokens (OAuth 2.0 and OAuth 1.0a) that ended."""
     ended_at = now or utcnow()
     params: dict[str, object] = {"of_account": account_id, "now": ended_at}
     if grant_id is not None:
         params["of_grant"] = grant_id
-    grants, tokens, codes = _REVOKE_ONE if grant_id is not None else _REVOKE_ALL
+    grants, *rest = _REVOKE_ONE_BY_PROTOCOL[protocol] if grant_id is not None else _REVOKE_ALL
     ended = await db.execute(grants, params)
-    receipt = tokens_ended((await db.execute(tokens, params)).all(), ended_at)
-    await db.execute(codes, params)
-    return RevokedGrants(grants=int(ended.rowcount), receipt=receipt)  # type: ignore[attr-defined]
+    receipt = nothing_ended(ended_at)
+    for statement in rest:
+        result = await db.execute(statement, params)
+        if statement.table is _tokens:
+            receipt = receipt + tokens_ended(result.all(), ended_at)
+        elif statement.table is _oauth1_tokens:
+            # Token credentials do not expire: every one that was not yet revoked was live.
+            receipt = receipt + Receipt(access_tokens=len(result.all()), refresh_tokens=0, sessions=0,
+                                        ended_at=ended_at)
+    # an UPDATE's result (SQLAlchemy's advice: cast)
+    return RevokedGrants(grants=int(cast("CursorResult[Any]", ended).rowcount), receipt=receipt)
 
 
 # --- the token endpoint's thread (sync) ------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, Update, bindparam, select, update
+from sqlalchemy import CursorResult, Select, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -28,6 +28,7 @@ from app.services.permissions import split_scopes
 from app.services.usage import record_use
 
 ACCESS_TOKEN, REFRESH_TOKEN = "access_token", "refresh_token"
+RowT = TypeVar("RowT")
 
 
 @dataclass(frozen=True)
@@ -95,15 +96,16 @@ def new_token_row(tokens: NewTokens, *, grant: Grant, family_id: uuid.UUID, code
 
 
 def issue_after_consuming(session: Session, *, grant_id: uuid.UUID, consume: Update,
-                          new_row: Callable[[Grant], OAuthToken]) -> OAuthToken | None:
+                          new_row: Callable[[Grant], RowT]) -> RowT | None:
     """In ONE transaction: lock the live grant (``locks``), run the conditional ``consume`` UPDATE, and store the
     new tokens only when it matched. None, rolled back, when another request consumed the credential first;
-    ``Invalid`` when the grant has ended."""
+    ``Invalid`` when the grant has ended. OAuth 2.0 tokens (after a code or a refresh token) and OAuth 1.0a token
+    credentials (after a temporary credential) are issued through here alike."""
     try:
         grant = lock_live_grant(session, grant_id)
         if grant is None:
             raise Invalid("The person has revoked this app's access.")
-        if session.execute(consume).rowcount == 1:  # type: ignore[attr-defined]  # an UPDATE's CursorResult
+        if cast("CursorResult[Any]", session.execute(consume)).rowcount == 1:  # an UPDATE's result: SQLAlchemy's advice
             row = new_row(grant)
             session.add(row)
             session.commit()
@@ -149,7 +151,7 @@ def rotate_refresh_token(session: Session, *, old: OAuthToken, tokens: NewTokens
 # --- finding a token (sync) ----------------------------------------------------------------------------------------
 
 
-def _token_by(column: Any) -> Select[tuple[OAuthToken, Grant, Account, App]]:
+def _token_by(column: Any) -> Select[OAuthToken, Grant, Account, App]:
     return (
         select(OAuthToken, Grant, Account, App)
         .join(Grant, col(Grant.id) == col(OAuthToken.grant_id))

@@ -2,13 +2,11 @@
 "This wasn't me", and apps' privacy policy and terms links
 
 Revision ID: 0004
-Revises: 0003 (see down_revision)
+Revises: 0003
 Create Date: 2026-12-03 18:47:12.594842
 
-MERGE NOTE: this revision must follow '0003' (added on another branch). It was written on a branch where 0003 did
-not exist yet, so down_revision says '0002' here: set it to '0003' when the branches are merged. It creates and
-alters only tables of its own concern (security_events, grant_uses; new nullable/defaulted columns of apps, grants
-and login_sessions), independent of what 0003 adds.
+It creates and alters only tables of its own concern (security_events, grant_uses; new nullable/defaulted columns
+of apps, grants and login_sessions), independent of what 0003 (OAuth 1.0a) adds.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from alembic import op
 import app.models.base
 
 revision = '0004'
-down_revision = '0002'  # MERGE: '0003' once that revision is on this branch
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
