@@ -126,7 +126,8 @@ def _register_app(args: argparse.Namespace, settings: Settings) -> int:
             db, owner=None, name=args.name, description=args.description, website_url=args.website,
             icon_url=args.icon, redirect_uris=args.redirect_uri or [], scopes=(args.scopes or "").split(),
             confidential=not args.public, developer_name=args.developer,
-            catalog=load_catalog(settings.permission_catalog_path), oauth1=oauth1)
+            catalog=load_catalog(settings.permission_catalog_path), privacy_policy_url=args.privacy_policy,
+            terms_url=args.terms, oauth1=oauth1)
         if oauth1 is not None:
             print(f"consumer key (API key): {registered.app.client_id}")
             print(f"consumer secret (API key secret): {registered.client_secret}  (shown once; kept only sealed "
@@ -152,12 +153,14 @@ def _purge_expired(args: argparse.Namespace, settings: Settings) -> int:
     policy = SessionPolicy.of(settings)
 
     async def work(db: Any) -> int:
-        purged = await purge_expired(db, policy=policy, keep=timedelta(days=args.keep_days))
+        purged = await purge_expired(db, policy=policy, keep=timedelta(days=args.keep_days),
+                                     keep_security_events=timedelta(days=settings.security_event_days))
         print(f"Deleted {purged.login_sessions} ended sessions, {purged.oauth_tokens} dead tokens, "
               f"{purged.authorization_codes} expired codes and {purged.authorization_requests} expired "
               f"authorization requests (ended more than {args.keep_days} days ago); OAuth 1.0a: "
               f"{purged.oauth1_tokens} ended tokens, {purged.oauth1_temporary_credentials} expired temporary "
-              f"credentials and {purged.oauth1_nonces} nonces past the timestamp window.")
+              f"credentials and {purged.oauth1_nonces} nonces past the timestamp window; and {purged.security_events} "
+              f"security events older than {settings.security_event_days} days.")
         return 0
 
     return _run_with_session(settings, work)
@@ -210,13 +213,16 @@ def _parser() -> argparse.ArgumentParser:
                      help="OAuth 1.0a: email, ads-analytics or ads-management; repeat for more")
     app.add_argument("--description", default="")
     app.add_argument("--website")
+    app.add_argument("--privacy-policy", help="the app's privacy policy URL (shown on the consent page)")
+    app.add_argument("--terms", help="the app's terms of service URL (shown on the consent page)")
     app.add_argument("--icon")
     app.add_argument("--developer")
     app.add_argument("--public", action="store_true", help="a public client (no secret, PKCE only)")
     app.set_defaults(run=_register_app)
 
     purge = commands.add_parser("purge-expired", help="delete ended sessions, dead tokens, expired codes and "
-                                                      "authorization requests (run it daily, e.g. from cron)")
+                                                      "authorization requests, and security events older than "
+                                                      "CONSENTRY_SECURITY_EVENT_DAYS (run it daily, e.g. from cron)")
     purge.add_argument("--keep-days", type=int, default=30,
                        help="keep what ended fewer days ago (replays of codes and refresh tokens are still caught)")
     purge.set_defaults(run=_purge_expired)

@@ -58,6 +58,7 @@ class Settings:
     max_sessions_per_account: int = 100
     login_attempts_per_device: str | None = None  # a known device's own budget; unset: as per account
     login_slowdown_seconds: int = 60  # once a budget is spent: one attempt per this many seconds
+    security_event_days: int = 365  # how long the security timeline keeps an event (purge-expired deletes older)
     log_level: str = "INFO"
     # Who may call the gateway check and /metrics (app.http.gateway): a shared secret the gateway sends in a header,
     # networks it calls from (CIDRs), or both (then both must match). Neither set: nobody may.
@@ -109,6 +110,8 @@ class Settings:
             except ValueError as exc:
                 raise ConfigurationError(f"CONSENTRY_GATEWAY_NETWORKS: {network!r} is not an address or a network "
                                          "like 10.0.0.0/8") from exc
+        if self.security_event_days < 1:
+            raise ConfigurationError("CONSENTRY_SECURITY_EVENT_DAYS must be at least 1")
         if self.is_production:
             if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
                 raise ConfigurationError("production needs CONSENTRY_SECRET_KEY of at least 32 characters")
@@ -137,6 +140,7 @@ def load_settings() -> Settings:
         max_sessions_per_account=_env_int("MAX_SESSIONS_PER_ACCOUNT", Settings.max_sessions_per_account),
         login_attempts_per_device=os.environ.get("CONSENTRY_LOGIN_ATTEMPTS_PER_DEVICE") or None,
         login_slowdown_seconds=_env_int("LOGIN_SLOWDOWN_SECONDS", Settings.login_slowdown_seconds),
+        security_event_days=_env_int("SECURITY_EVENT_DAYS", Settings.security_event_days),
         log_level=_env("LOG_LEVEL", Settings.log_level).upper(),
         gateway_secret=os.environ.get("CONSENTRY_GATEWAY_SECRET") or None,
         gateway_networks=tuple(part.strip() for part in _env("GATEWAY_NETWORKS", "").split(",") if part.strip()),

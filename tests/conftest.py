@@ -32,8 +32,8 @@ POSTGRES_URL = os.environ.get("CONSENTRY_TEST_POSTGRES_URL", "postgresql://postg
 IN_CI = os.environ.get("CI", "").lower() == "true"
 DATABASE_PREFIX = os.environ.get("CONSENTRY_TEST_DATABASE_PREFIX", "consentry_test")
 TABLES = (
-    "oauth1_tokens", "oauth1_temporary_credentials", "oauth1_nonces", "oauth_tokens", "authorization_codes",
-    "authorization_requests", "grants", "apps", "login_sessions", "accounts",
+    "security_events", "grant_uses", "oauth1_tokens", "oauth1_temporary_credentials", "oauth1_nonces", "oauth_tokens",
+    "authorization_codes", "authorization_requests", "grants", "apps", "login_sessions", "accounts",
 )
 
 

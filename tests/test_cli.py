@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 from app.graphql.ids import from_global_id
 from app.main import create_app
-from app.models import AuthorizationCode, AuthorizationRequest, LoginSession, OAuthToken, utcnow
+from app.models import AuthorizationCode, AuthorizationRequest, LoginSession, OAuthToken, SecurityEvent, utcnow
 from app.services.digests import digest
 from app.settings import Settings
 from tests.conftest import _free_port, _postgres_database, client_for, new_database_name
@@ -178,13 +178,40 @@ async def test_purge_expired_deletes_only_what_ended_long_ago(settings: Settings
     assert again.stdout.startswith("Deleted 1 ended sessions, 1 dead tokens,"), again.stdout
 
 
+async def test_purge_expired_keeps_security_events_for_their_own_period(settings: Settings, app: Starlette,
+                                                                        client: httpx.AsyncClient) -> None:
+    """Security events are kept for CONSENTRY_SECURITY_EVENT_DAYS (365 by default), however long ago the rest ended;
+    purge-expired deletes the older ones and says how many."""
+    person = await sign_in(app)
+    token = await login(client)
+    await graphql_data(client, "mutation { logoutOtherSessions { loggedOutCount } }", token=token)
+    ages = {"SIGNED_IN": timedelta(days=400), "OTHER_SESSIONS_LOGGED_OUT": timedelta(days=10)}
+    async with app.state.consentry.database.async_sessions() as db:
+        for kind, age in ages.items():
+            await db.execute(update(SecurityEvent).where(SecurityEvent.kind == kind)  # type: ignore[arg-type]
+                             .values(at=utcnow() - age))
+        await db.commit()
+    del person
+
+    kept = _run(settings, "purge-expired")
+    assert kept.returncode == 0, kept.stderr
+    assert "and 1 security events older than 365 days." in kept.stdout, kept.stdout
+    shorter = _run(settings, "purge-expired", env={"CONSENTRY_SECURITY_EVENT_DAYS": "5"})
+    assert "and 1 security events older than 5 days." in shorter.stdout, shorter.stdout
+    async with app.state.consentry.database.async_sessions() as db:
+        assert await db.scalar(select(func.count()).select_from(SecurityEvent)) == 0
+    refused = _run(settings, "purge-expired", env={"CONSENTRY_SECURITY_EVENT_DAYS": "0"})
+    assert refused.returncode == 2 and "CONSENTRY_SECURITY_EVENT_DAYS must be at least 1" in refused.stderr
+
+
 def test_serve_believes_x_forwarded_for_only_from_the_proxy_it_is_told_of(settings: Settings) -> None:
     port = _free_port()
     env = {**os.environ, "CONSENTRY_DATABASE_URL": settings.database_url, "CONSENTRY_BASE_URL": f"http://127.0.0.1:{port}",
            "CONSENTRY_NEW_PASSWORD": PASSWORD}
     subprocess.run([sys.executable, "-m", "app", "create-user", "alice"], cwd=ROOT, env=env, check=True,
                    capture_output=True, timeout=120)
-    mutation = "mutation($p: String!) { login(input: {username: \"alice\", password: $p}) { session { ipAddress } } }"
+    mutation = ("mutation($p: String!) { login(input: {username: \"alice\", password: $p}) "
+                "{ session { ipAddress(full: true) } } }")
     for allowed, seen in (("192.0.2.1", "127.0.0.1"), ("127.0.0.1", "203.0.113.5")):
         server = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--port", str(port), "--proxy-headers"], cwd=ROOT,

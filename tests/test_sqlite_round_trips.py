@@ -6,7 +6,8 @@ sqlite3 turns into no-ops. The tests count the calls that reach aiosqlite, and c
 undone and never committed by the next request that gets the same pooled connection.
 
 A sign-in used to switch a pooled connection to autocommit and back, and the switch back ran a PRAGMA; SQLite's
-own trace shows what a sign-in sends now.
+own trace shows what a sign-in sends now (its read on the autocommit engine, its writes in one transaction on the
+other engine).
 """
 
 from __future__ import annotations
@@ -97,22 +98,28 @@ async def test_a_signed_in_read_over_graphql_makes_no_rollback_round_trip(
     assert rollbacks == []
 
 
-async def test_a_sign_in_sends_its_select_and_insert_and_nothing_else(
+async def test_a_sign_in_sends_its_select_then_one_transaction_of_two_inserts_and_nothing_else(
     app: Starlette, client: httpx.AsyncClient, backend: str
 ) -> None:
+    """A sign-in reads on the autocommit engine (no BEGIN or COMMIT around the read) and writes its session and its
+    security event in one transaction, and no PRAGMA is sent (no isolation level is switched back and forth)."""
     if backend != "sqlite":
         pytest.skip("SQLite's own statement trace")
     await make_account(app, "signer")
-    engine = app.state.consentry.database.sync_autocommit_engine
+    database = app.state.consentry.database
     sent: list[str] = []
 
     def trace(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         dbapi_connection.set_trace_callback(sent.append)
 
-    event.listen(engine, "checkout", trace)
+    for engine in (database.sync_autocommit_engine, database.sync_engine):
+        event.listen(engine, "checkout", trace)
     try:
-        tokens = [await login(client, "signer") for _ in range(2)]  # the second reuses the first one's connection
+        tokens = [await login(client, "signer") for _ in range(2)]  # the second reuses the first one's connections
     finally:
-        event.remove(engine, "checkout", trace)
+        for engine in (database.sync_autocommit_engine, database.sync_engine):
+            event.remove(engine, "checkout", trace)
     assert len(set(tokens)) == 2
-    assert [statement.split()[0].upper() for statement in sent] == ["SELECT", "INSERT"] * 2, sent
+    assert [statement.split()[0].upper() for statement in sent] == ["SELECT", "BEGIN", "INSERT", "INSERT",
+                                                                   "COMMIT"] * 2, sent
+    assert "INSERT INTO security_events" in sent[3]

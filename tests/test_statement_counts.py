@@ -20,7 +20,7 @@ from sqlalchemy.sql.cache_key import HasCacheKey
 from starlette.applications import Starlette
 
 from app.graphql.ids import to_global_id
-from app.models import App, Grant, LoginSession, OAuthToken, utcnow
+from app.models import App, Grant, GrantUse, LoginSession, OAuthToken, SecurityEvent, utcnow
 from app.services.digests import digest, new_token
 from tests.factories import graphql_data, login, make_account
 
@@ -35,9 +35,11 @@ REVOKE = "mutation($id: ID!) { revokeAccess(input: {appId: $id}) { app { id name
 LOGOUT_OTHERS = "mutation { logoutOtherSessions { loggedOutCount userErrors { code } } }"
 SCOPES = "tweet.read tweet.write users.read"
 PAGE_STATEMENT_LIMIT = 5
-MUTATION_STATEMENT_LIMIT = 4
-# revokeAccess: the grant's SELECT, then one bulk UPDATE per table of the app's protocol that holds access: the
-# grant, then OAuth 2.0 tokens and codes (or OAuth 1.0a token credentials and temporary credentials).
+# A mutation's statements include the security event written in the same transaction as its change.
+MUTATION_STATEMENT_LIMIT = 5
+# revokeAccess: the grant's SELECT, then one bulk UPDATE per table of the app's protocol that holds access (the
+# grant, then OAuth 2.0 tokens and codes, or OAuth 1.0a token credentials and temporary credentials), and the
+# APP_REVOKED security event.
 REVOKE_STATEMENT_LIMIT = MUTATION_STATEMENT_LIMIT
 
 
@@ -159,6 +161,51 @@ async def test_logout_other_sessions_issues_the_same_statements_for_1_or_300_oth
     assert counts[1] - signed_in_cost <= MUTATION_STATEMENT_LIMIT, (counts, signed_in_cost)
 
 
+EVENTS = """
+{ viewer { securityEvents(first: 100) { totalCount pageInfo { hasNextPage endCursor }
+    nodes { id kind at summary device browser os location ipAddress isNewDevice count permissions { scope }
+            session { id isCurrent } app { id name } } } } }
+"""
+EVENTS_STATEMENT_LIMIT = 4  # the signed-in check, the page, its live sessions, its apps
+
+
+def _events(account_id: uuid.UUID, count: int, *, session_id: uuid.UUID, app_id: uuid.UUID) -> list[SecurityEvent]:
+    """``count`` events of every shape: sign-ins by a live session, apps authorized, sessions logged out."""
+    now = utcnow()
+    kinds = [("SIGNED_IN", None, None), ("APP_AUTHORIZED", app_id, {"app_name": "App 0", "scopes": ["tweet.read"]}),
+             ("OTHER_SESSIONS_LOGGED_OUT", None, {"count": 2})]
+    return [SecurityEvent(account_id=account_id, kind=kinds[i % 3][0], app_id=kinds[i % 3][1],
+                          details=kinds[i % 3][2], session_id=session_id, at=now - timedelta(seconds=i),
+                          device="Computer", browser="Firefox 127.0", os="Windows 10", location="Germany",
+                          ip_address="85.214.132.117") for i in range(count)]
+
+
+async def test_security_events_issue_the_same_few_statements_for_3_to_300_events(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """``viewer.securityEvents`` costs the same statements whatever the number of events (3, 50, 300), with their
+    sessions and apps."""
+    account_id, token = await _signed_in(app, client, "eventcount")
+    app_rows = _connected_app(account_id, 0)
+    await _add(app, app_rows)
+    async with app.state.consentry.database.async_sessions() as db:
+        session_id = await db.scalar(select(LoginSession.id).where(LoginSession.account_id == account_id))  # type: ignore[arg-type]
+    assert session_id is not None
+    signed_in_cost, _ = await _count(app, client, SIGNED_IN_ONLY, token)
+    counts = {}
+    for size, grown_by in ((3, 2), (50, 47), (300, 250)):  # the sign-in itself is the first event
+        await _add(app, _events(account_id, grown_by, session_id=session_id, app_id=app_rows[0].id))
+        counts[size], data = await _count(app, client, EVENTS, token)
+        events = data["viewer"]["securityEvents"]
+        assert events["totalCount"] == size
+        assert len(events["nodes"]) == min(size, 100)
+        assert all(node["session"] == {"id": to_global_id("Session", session_id), "isCurrent": True}
+                   for node in events["nodes"])
+    assert len(set(counts.values())) == 1, counts
+    assert counts[3] - signed_in_cost <= EVENTS_STATEMENT_LIMIT - 1, (counts, signed_in_cost)
+    assert {node["app"]["name"] for node in events["nodes"] if node["app"]} == {"App 0"}
+
+
 async def test_repeated_requests_compute_no_sql_cache_keys(
     app: Starlette, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -189,3 +236,23 @@ async def test_repeated_requests_compute_no_sql_cache_keys(
     assert logout["logoutOtherSessions"] == {"loggedOutCount": 2, "userErrors": []}
     assert revoke["revokeAccess"]["app"]["name"] == "App 1" and revoke["revokeAccess"]["userErrors"] == []
     assert computed == []
+
+
+async def test_an_apps_page_issues_the_same_statements_for_1_or_300_tokens_and_a_full_history(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """``/settings/apps/<id>``: the session, the app with its grant, its recent uses; whatever the app holds."""
+    account_id, token = await _signed_in(app, client, "apppagecount")
+    small, large = _connected_app(account_id, 0, tokens=1), _connected_app(account_id, 1, tokens=300)
+    uses = [GrantUse(grant_id=large[1].id, used_at=utcnow() - timedelta(minutes=i), ip_address="85.214.132.117",
+                     location="Germany") for i in range(20)]
+    await _add(app, [*small, *large])
+    await _add(app, uses)
+    counts = {}
+    for name, rows in (("1 token", small), ("300 tokens and 20 uses", large)):
+        path = f"/settings/apps/{to_global_id('ConnectedApp', rows[1].id)}"
+        with counting_statements(app) as statements:
+            response = await client.get(path, headers={"authorization": f"Bearer {token}"})
+        assert response.status_code == 200 and rows[0].name in response.text
+        counts[name] = len(statements)
+    assert counts["1 token"] == counts["300 tokens and 20 uses"] <= 3, counts

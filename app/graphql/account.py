@@ -12,15 +12,18 @@ from strawberry import Info
 from app.graphql.context import Context
 from app.graphql.ids import node_id
 from app.graphql.pagination import page_from
+from app.graphql.security_events import SecurityEvent, SecurityEventKind, security_event_connection
 from app.graphql.types import (
     App,
     AppProtocol,
     Connection,
+    FullAddress,
     Node,
     Permission,
     Session,
     build_connection,
     permission_lists,
+    shown_ip,
 )
 from app.models import Account as AccountModel
 from app.services import apps as app_service
@@ -29,6 +32,7 @@ from app.services import sessions as session_service
 from app.services.apps import AppRow
 from app.services.grants import GrantRow
 from app.services.permissions import Catalog
+from app.services.privacy import mask_ip
 
 First = Annotated[int | None, strawberry.argument(description="Page size (0 to 100, default 20).")]
 After = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
@@ -49,6 +53,19 @@ class ConnectedApp(Node):
     protocol: AppProtocol = strawberry.field(description="How the app connects: OAuth 1.0a or OAuth 2.0.")
     authorized_at: datetime = strawberry.field(description="When the account last authorized the app.")
     last_used_at: datetime | None = strawberry.field(description="When the app last used its access.")
+    last_used_location: str | None = strawberry.field(
+        description="The country the app last used its access from (its request to the API).")
+    last_used_ip: strawberry.Private[str | None]
+
+    @strawberry.field(description="Where the app last used its access from, as people are shown it: its network "
+                                  "and country, e.g. `203.0.113.x, Germany` (null before its first use).")
+    def last_used_from(self) -> str | None:
+        return ", ".join(part for part in (mask_ip(self.last_used_ip), self.last_used_location) if part) or None
+
+    @strawberry.field(description="The address the app last used its access from: masked unless `full` is asked "
+                                  "for.")
+    def last_used_ip_address(self, full: FullAddress = False) -> str | None:
+        return shown_ip(self.last_used_ip, full)
     # Loaded with the page in one SELECT and set here: a plain field keeps every node off the async path
     # (an async resolver per node costs a task each, the bulk of a page's time).
     app: App = strawberry.field(description="The app.")
@@ -66,6 +83,8 @@ class ConnectedApp(Node):
             protocol=AppProtocol(app.protocol),
             authorized_at=grant.authorized_at,
             last_used_at=grant.last_used_at,
+            last_used_location=grant.last_used_location,
+            last_used_ip=grant.last_used_ip,
             app=App.from_model(app),
         )
 
@@ -113,6 +132,16 @@ class Account(Node):
         nodes = [ConnectedApp.from_model(grant, apps[grant.app_id], ctx.state.catalog) for grant in shown]
         return build_connection(nodes, positions=[grant_service.position_of(grant) for grant in shown],
                                 total=listed.total, has_more=listed.has_more, page=page)
+
+    @strawberry.field(description="What happened to the account (sign-ins, logouts, apps authorized and revoked, "
+                                  "password changes), newest first. Kept for `CONSENTRY_SECURITY_EVENT_DAYS` days.")
+    async def security_events(
+        self, info: Info[Context, None], first: First = None, after: After = None,
+        kinds: Annotated[list[SecurityEventKind] | None, strawberry.argument(
+            description="Only events of these kinds (all kinds when omitted).")] = None,
+    ) -> Connection[SecurityEvent]:
+        return await security_event_connection(info.context, account=self.model, current_session_id=self.session_id,
+                                               first=first, after=after, kinds=kinds)
 
     @strawberry.field(description="Apps this account registered as a developer, newest first.")
     async def registered_apps(

@@ -11,7 +11,7 @@ from app.graphql.arguments import MUTATION_INPUT
 from app.graphql.context import Context
 from app.graphql.errors import UserError, user_errors
 from app.graphql.ids import AUTHORIZATION_REQUEST, from_global_id
-from app.graphql.types import App, AppProtocol
+from app.graphql.types import App, AppProtocol, RevocationReceipt
 from app.oauth.redirects import answer_uri
 from app.services import apps as app_service
 from app.services import grants as grant_service
@@ -46,12 +46,15 @@ class DenyAuthorizationPayload:
 
 @strawberry.input(description="Which app `revokeAccess` disconnects.")
 class RevokeAccessInput:
-    app_id: strawberry.ID = strawberry.field(description="ID of the connected `App`.")
+    app_id: strawberry.ID = strawberry.field(
+        description="ID of the connected `App`, or of the `ConnectedApp` (`connectedApps.nodes.id`).")
 
 
 @strawberry.type(description="Result of `revokeAccess`.")
 class RevokeAccessPayload:
     app: App | None = strawberry.field(description="The app that lost access; all its tokens are dead.")
+    receipt: RevocationReceipt | None = strawberry.field(
+        description="The app's access and refresh tokens that ended (zero when its access had already ended).")
     user_errors: list[UserError] = strawberry.field(
         description="`NOT_FOUND` when the account never connected the app. Revoking an app whose access already "
                     "ended succeeds again (two revokes at once both succeed).")
@@ -63,6 +66,10 @@ class RegisterAppInput:
     description: str = strawberry.field(default="", description="What the app does.")
     website_url: str | None = strawberry.field(default=None, description="The app's website (https).")
     icon_url: str | None = strawberry.field(default=None, description="The app's icon (https).")
+    privacy_policy_url: str | None = strawberry.field(
+        default=None, description="The app's privacy policy (https), linked on the consent and app pages.")
+    terms_url: str | None = strawberry.field(
+        default=None, description="The app's terms of service (https), linked on the consent and app pages.")
     redirect_uris: list[str] = strawberry.field(
         description="Exact redirect URIs: absolute, no fragment, https (http only on loopback).")
     scopes: list[str] = strawberry.field(
@@ -103,7 +110,8 @@ async def authorize(info: Info[Context, None], input: Annotated[AuthorizeInput, 
         async with ctx.db() as db:
             answer = await grant_service.approve_authorization_request(
                 db, account=login.account, session_id=login.session.id,
-                request_id=from_global_id(input.request_id, AUTHORIZATION_REQUEST), settings=ctx.state.settings)
+                request_id=from_global_id(input.request_id, AUTHORIZATION_REQUEST), settings=ctx.state.settings,
+                actor=ctx.actor())
     except DomainError as error:
         return AuthorizePayload(redirect_uri=None, user_errors=user_errors(error))
     return AuthorizePayload(redirect_uri=answer_uri(answer, issuer=ctx.state.settings.issuer), user_errors=[])
@@ -131,11 +139,13 @@ async def revoke_access(
     login = ctx.require_login()
     try:
         async with ctx.db() as db:
-            app = await revocation.revoke_access(db, account=login.account,
-                                                    app_id=from_global_id(input.app_id, "App"))
+            revoked = await revocation.revoke_access(
+                db, account=login.account, app_id=from_global_id(input.app_id, "App"),
+                grant_id=from_global_id(input.app_id, "ConnectedApp"), actor=ctx.actor())
     except DomainError as error:
-        return RevokeAccessPayload(app=None, user_errors=user_errors(error))
-    return RevokeAccessPayload(app=App.from_model(app), user_errors=[])
+        return RevokeAccessPayload(app=None, receipt=None, user_errors=user_errors(error))
+    return RevokeAccessPayload(app=App.from_model(revoked.app), receipt=RevocationReceipt.from_receipt(revoked.receipt),
+                               user_errors=[])
 
 
 async def register_app(
@@ -149,7 +159,8 @@ async def register_app(
                 db, owner=login.account, name=input.name, description=input.description,
                 website_url=input.website_url, icon_url=input.icon_url, redirect_uris=input.redirect_uris,
                 scopes=input.scopes, confidential=input.confidential, developer_name=None,
-                catalog=ctx.state.catalog, oauth1=_oauth1_options(input, ctx.state.settings.secret_key))
+                catalog=ctx.state.catalog, privacy_policy_url=input.privacy_policy_url, terms_url=input.terms_url,
+                oauth1=_oauth1_options(input, ctx.state.settings.secret_key))
     except DomainError as error:
         return RegisterAppPayload(app=None, client_secret=None, user_errors=user_errors(error))
     return RegisterAppPayload(app=App.from_model(registered.app), client_secret=registered.client_secret,

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from app.http.state import AppState
 from app.services.apps import AppRow, get_apps_by_ids
+from app.services.security_events import Actor
 from app.services.sessions import Authenticated
 
 
@@ -90,6 +91,11 @@ class Context:
         if self.login is None:
             raise NotSignedIn()
         return self.login
+
+    def actor(self) -> Actor:
+        """The signed-in session as the security timeline names who did something (``require_login`` first)."""
+        login = self.require_login()
+        return Actor.of(login.session.id, login.session)
 
 
 async def _load_app_lists(lock: asyncio.Lock, session: AsyncSession,

@@ -15,6 +15,10 @@ class UserErrorCode(Enum):
     INVALID = strawberry.enum_value("INVALID", description="The input cannot be accepted as it is.")
     FORBIDDEN = strawberry.enum_value("FORBIDDEN", description="Not allowed for this account.")
     RATE_LIMITED = strawberry.enum_value("RATE_LIMITED", description="Too many attempts; retry later.")
+    PASSWORD_CHANGE_REQUIRED = strawberry.enum_value(
+        "PASSWORD_CHANGE_REQUIRED",
+        description="After \"This wasn't me\" (`secureAccount`) this session must `changePassword` before anything "
+                    "else.")
 
 
 @strawberry.type(description="A business failure of a mutation; nothing was changed.")

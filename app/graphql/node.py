@@ -5,9 +5,11 @@ from __future__ import annotations
 from app.graphql.account import Account, ConnectedApp
 from app.graphql.context import Context
 from app.graphql.ids import parse_global_id
+from app.graphql.security_events import SecurityEvent
 from app.graphql.types import App, AuthorizationRequest, Node, Session
 from app.services import apps as app_service
 from app.services import grants as grant_service
+from app.services import security_events as event_service
 from app.services import sessions as session_service
 from app.services.errors import DomainError
 
@@ -35,6 +37,16 @@ async def resolve_node(ctx: Context, global_id: str) -> Node | None:
             if type_name == "App":
                 app = await app_service.get_visible_app(db, account=login.account, app_id=object_id)
                 return App.from_model(app)
+            if type_name == "SecurityEvent":
+                event = await event_service.get_security_event(db, account=login.account, event_id=object_id)
+                sessions = await session_service.live_sessions_by_ids(
+                    db, account=login.account, ids=[event.session_id] if event.session_id else [],
+                    policy=ctx.state.session_policy)
+                apps = await app_service.get_apps_by_ids(db, ids=[event.app_id] if event.app_id else [])
+                return SecurityEvent.from_model(
+                    event, catalog=ctx.state.catalog, current_session_id=login.session.id,
+                    session=sessions.get(event.session_id) if event.session_id else None,
+                    app=apps.get(event.app_id) if event.app_id else None)
             if type_name == "AuthorizationRequest":
                 pending = await grant_service.get_authorization_request(
                     db, account=login.account, session_id=login.session.id, request_id=object_id)

@@ -14,7 +14,9 @@ from app.graphql.context import Context
 from app.graphql.error_policy import ConsentrySchema
 from app.graphql.ids import from_global_id
 from app.graphql.node import resolve_node
+from app.graphql.password_required import require_new_password_first
 from app.graphql.security import schema_extensions
+from app.graphql.security_events import SecurityEvent
 from app.graphql.types import AuthorizationRequest, Node, Permission
 from app.services import grants as grant_service
 from app.services.errors import DomainError
@@ -72,9 +74,18 @@ class Mutation:
     change_password = strawberry.mutation(
         account_mutations.change_password,
         description="Change the password; ends the other sessions and, when asked, revokes every connected app.")
+    secure_account = strawberry.mutation(
+        account_mutations.secure_account,
+        description="\"This wasn't me\": log out every other session, revoke every app (unless `revokeApps: false`) "
+                    "and require a new password: until `changePassword`, every other mutation of this session "
+                    "answers `PASSWORD_CHANGE_REQUIRED`.")
+
+
+# Every mutation but changePassword waits for the new password "This wasn't me" asks for.
+require_new_password_first(Mutation)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema, with the extensions of this deployment's profile."""
-    return ConsentrySchema(query=Query, mutation=Mutation, types=[ConnectedApp],
+    return ConsentrySchema(query=Query, mutation=Mutation, types=[ConnectedApp, SecurityEvent],
                            extensions=schema_extensions(settings))

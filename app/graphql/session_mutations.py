@@ -12,7 +12,7 @@ from app.graphql.arguments import MUTATION_INPUT
 from app.graphql.context import Context
 from app.graphql.errors import UserError, retry_after, user_errors
 from app.graphql.ids import from_global_id, node_id
-from app.graphql.types import ClientKind, Session
+from app.graphql.types import ClientKind, RevocationReceipt, Session
 from app.http.auth import client_ip
 from app.http.device_cookie import known_device, remember_device
 from app.services import sessions as session_service
@@ -51,12 +51,14 @@ class LogoutSessionInput:
 @strawberry.type(description="Result of `logoutSession`.")
 class LogoutSessionPayload:
     session_id: strawberry.ID | None = strawberry.field(description="ID of the session that ended.")
+    receipt: RevocationReceipt | None = strawberry.field(description="What ended: one session.")
     user_errors: list[UserError] = strawberry.field(description="`NOT_FOUND` for unknown or other accounts' IDs.")
 
 
 @strawberry.type(description="Result of `logoutOtherSessions`.")
 class LogoutOtherSessionsPayload:
     logged_out_count: int = strawberry.field(description="How many sessions ended.")
+    receipt: RevocationReceipt | None = strawberry.field(description="What ended: the other sessions.")
     user_errors: list[UserError] = strawberry.field(description="Why nothing was done, if so.")
 
 
@@ -65,7 +67,7 @@ async def login(info: Info[Context, None], input: Annotated[LoginInput, MUTATION
     await ctx.release_connection()  # the sign-in waits for a hashing thread and uses a connection of its own
     try:
         signed_in = await session_service.sign_in(
-            ctx.state.database.sync_autocommit_engine, username=input.username, password=input.password,
+            ctx.state.database, username=input.username, password=input.password,
             ip_address=client_ip(ctx.request), user_agent=ctx.request.headers.get("user-agent"),
             # str(): Strawberry types an enum_value() member's value as its definition; at run time it is the str.
             client_kind=str(input.client_kind.value), limiter=ctx.state.login_limiter,
@@ -95,7 +97,7 @@ async def logout(info: Info[Context, None]) -> LogoutPayload:
     try:
         async with ctx.db() as db:
             await session_service.logout_session(db, account=login.account, session_id=login.session.id,
-                                                 policy=ctx.state.session_policy)
+                                                 policy=ctx.state.session_policy, actor=ctx.actor())
     except NotFound:
         pass  # ended since this request began (a second `logout` in the document, another device): what was asked
     return LogoutPayload(user_errors=[])
@@ -109,18 +111,21 @@ async def logout_session(
     session_id = from_global_id(input.session_id, "Session")
     try:
         async with ctx.db() as db:
-            await session_service.logout_session(db, account=login.account, session_id=session_id,
-                                                 policy=ctx.state.session_policy)
+            receipt = await session_service.logout_session(db, account=login.account, session_id=session_id,
+                                                           policy=ctx.state.session_policy, actor=ctx.actor())
     except DomainError as error:
-        return LogoutSessionPayload(session_id=None, user_errors=user_errors(error))
+        return LogoutSessionPayload(session_id=None, receipt=None, user_errors=user_errors(error))
     assert session_id is not None  # noqa: S101 - narrows: logout_session raised NotFound for None
-    return LogoutSessionPayload(session_id=node_id("Session", session_id), user_errors=[])
+    return LogoutSessionPayload(session_id=node_id("Session", session_id),
+                                receipt=RevocationReceipt.from_receipt(receipt), user_errors=[])
 
 
 async def logout_other_sessions(info: Info[Context, None]) -> LogoutOtherSessionsPayload:
     ctx = info.context
     login = ctx.require_login()
     async with ctx.db() as db:
-        count = await session_service.logout_other_sessions(
-            db, account=login.account, current_session_id=login.session.id, policy=ctx.state.session_policy)
-    return LogoutOtherSessionsPayload(logged_out_count=count, user_errors=[])
+        receipt = await session_service.logout_other_sessions(
+            db, account=login.account, current_session_id=login.session.id, policy=ctx.state.session_policy,
+            actor=ctx.actor())
+    return LogoutOtherSessionsPayload(logged_out_count=receipt.sessions,
+                                      receipt=RevocationReceipt.from_receipt(receipt), user_errors=[])

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import strawberry
 from strawberry import Info
@@ -20,6 +20,8 @@ from app.services.grants import grant_covers
 from app.services.paging import After
 from app.services.permissions import Catalog, split_scopes
 from app.services.permissions import Permission as CatalogPermission
+from app.services.privacy import mask_ip
+from app.services.receipts import Receipt
 from app.services.sessions import SessionRow
 
 T = TypeVar("T")
@@ -123,6 +125,15 @@ class ClientKind(Enum):
     API = strawberry.enum_value("api", description="A script or other client using a session token.")
 
 
+FullAddress = Annotated[bool, strawberry.argument(
+    description="The whole address instead of its network (IPv4 /24 as `203.0.113.x`, IPv6 /48). Ask for it only "
+                "when the person asks to see it.")]
+
+
+def shown_ip(address: str | None, full: bool) -> str | None:
+    return address if full else mask_ip(address)
+
+
 @strawberry.type(description="A place where the account is signed in.")
 class Session(Node):
     is_current: bool = strawberry.field(description="This is the session making the request (\"This device\").")
@@ -130,10 +141,22 @@ class Session(Node):
     device: str | None = strawberry.field(description="Device, e.g. `iPhone` or `Computer`.")
     browser: str | None = strawberry.field(description="Browser or app with its version.")
     os: str | None = strawberry.field(description="Operating system with its version.")
-    ip_address: str | None = strawberry.field(description="IP address the session signed in from.")
     location: str | None = strawberry.field(description="Approximate location from the IP address (country).")
+    last_location: str | None = strawberry.field(
+        description="Where the session was last active from, when that is not where it signed in (else null).")
     signed_in_at: datetime = strawberry.field(description="When the person signed in.")
     last_active_at: datetime = strawberry.field(description="Last request made with this session (to the minute).")
+    ip: strawberry.Private[str | None]
+    last_ip: strawberry.Private[str | None]
+
+    @strawberry.field(description="IP address the session signed in from: masked unless `full` is asked for.")
+    def ip_address(self, full: FullAddress = False) -> str | None:
+        return shown_ip(self.ip, full)
+
+    @strawberry.field(description="IP address the session was last active from, when it is not the one it signed in "
+                                  "from (else null): masked unless `full` is asked for.")
+    def last_ip_address(self, full: FullAddress = False) -> str | None:
+        return shown_ip(self.last_ip, full)
 
     @classmethod
     def from_model(cls, session: SessionRow, *, current_session_id: object) -> Session:
@@ -144,11 +167,26 @@ class Session(Node):
             device=session.device,
             browser=session.browser,
             os=session.os,
-            ip_address=session.ip_address,
             location=session.location,
+            last_location=session.last_location if session.last_ip_address else None,
             signed_in_at=session.signed_in_at,
             last_active_at=session.last_active_at,
+            ip=session.ip_address,
+            last_ip=session.last_ip_address,
         )
+
+
+@strawberry.type(description="What a revocation ended, counted from the statements that ended it.")
+class RevocationReceipt:
+    access_tokens: int = strawberry.field(description="Live access tokens that stopped working.")
+    refresh_tokens: int = strawberry.field(description="Live refresh tokens that stopped working.")
+    sessions: int = strawberry.field(description="Signed-in sessions that ended.")
+    ended_at: datetime = strawberry.field(description="When they ended.")
+
+    @classmethod
+    def from_receipt(cls, receipt: Receipt) -> RevocationReceipt:
+        return cls(access_tokens=receipt.access_tokens, refresh_tokens=receipt.refresh_tokens,
+                   sessions=receipt.sessions, ended_at=receipt.ended_at)
 
 
 @strawberry.enum(description="How a third-party app connects to accounts.")
@@ -167,6 +205,9 @@ class App(Node):
     website_url: str | None = strawberry.field(description="The app's website.")
     icon_url: str | None = strawberry.field(description="The app's icon.")
     developer_name: str | None = strawberry.field(description="Who makes the app.")
+    privacy_policy_url: str | None = strawberry.field(description="The app's privacy policy: read it before you "
+                                                                  "authorize the app.")
+    terms_url: str | None = strawberry.field(description="The app's terms of service.")
     is_confidential: bool = strawberry.field(description="The app authenticates with a client secret.")
     redirect_uris: list[str] = strawberry.field(description="Where authorization responses may be sent.")
     allowed_scopes: list[str] = strawberry.field(description="Every scope the app may ask for.")
@@ -186,6 +227,8 @@ class App(Node):
             website_url=app.website_url,
             icon_url=app.icon_url,
             developer_name=app.developer_name,
+            privacy_policy_url=app.privacy_policy_url,
+            terms_url=app.terms_url,
             is_confidential=app.confidential,
             redirect_uris=list(app.redirect_uris),
             allowed_scopes=split_scopes(app.scopes),

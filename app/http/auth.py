@@ -35,7 +35,8 @@ async def current_login(conn: HTTPConnection) -> Authenticated | None:
     token = bearer_token(conn) or session_cookie(conn)
     login = None
     if token:
-        login = await authenticate_token(request_db(conn), token=token, policy=app_state(conn).session_policy)
+        login = await authenticate_token(request_db(conn), token=token, policy=app_state(conn).session_policy,
+                                         ip_address=client_ip(conn))
     conn.scope["state"]["login"] = login
     return login
 

@@ -45,3 +45,8 @@ class LoginSession(SQLModel, table=True):
     last_active_at: datetime = timestamp(default_now=True)
     revoked_at: datetime | None = timestamp(nullable=True)
     revoked_reason: str | None = Field(default=None, max_length=32)
+    # Where the session was last active from, when that is not where it signed in (written with last_active_at).
+    last_ip_address: str | None = Field(default=None, max_length=45)
+    last_location: str | None = Field(default=None, max_length=128)
+    # Set by "This wasn't me" (secureAccount): until a new password is chosen this session may do nothing else.
+    must_change_password: bool = Field(default=False)

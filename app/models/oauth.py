@@ -26,6 +26,8 @@ class App(SQLModel, table=True):
     website_url: str | None = Field(default=None, max_length=2000)
     icon_url: str | None = Field(default=None, max_length=2000)
     developer_name: str | None = Field(default=None, max_length=128)
+    privacy_policy_url: str | None = Field(default=None, max_length=2000)
+    terms_url: str | None = Field(default=None, max_length=2000)
     owner_id: uuid.UUID | None = Field(default=None, foreign_key="accounts.id", index=True, ondelete="SET NULL")
     redirect_uris: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     scopes: str = Field(default="", max_length=2000)  # space-separated, what the app may ever ask for
@@ -56,7 +58,24 @@ class Grant(SQLModel, table=True):
     scopes: str = Field(default="", max_length=2000)
     authorized_at: datetime = timestamp(default_now=True)
     last_used_at: datetime | None = timestamp(nullable=True)
+    # The client address of the last use, and its country: shown masked ("203.0.113.x, Germany").
+    last_used_ip: str | None = Field(default=None, max_length=45)
+    last_used_location: str | None = Field(default=None, max_length=128)
     revoked_at: datetime | None = timestamp(nullable=True)
+
+
+class GrantUse(SQLModel, table=True):
+    """One recorded use of a grant's access (token or resource request): a short history per grant, at most one row
+    a minute (the same write as ``Grant.last_used_at``) and at most ``app.services.usage.HISTORY_SIZE`` rows."""
+
+    __tablename__ = "grant_uses"
+    __table_args__ = (Index("ix_grant_uses_grant_at", "grant_id", "used_at"),)
+
+    id: uuid.UUID = uuid_pk()
+    grant_id: uuid.UUID = Field(foreign_key="grants.id", ondelete="CASCADE")
+    used_at: datetime = timestamp(default_now=True)
+    ip_address: str | None = Field(default=None, max_length=45)
+    location: str | None = Field(default=None, max_length=128)
 
 
 class AuthorizationRequest(SQLModel, table=True):

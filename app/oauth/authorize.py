@@ -37,6 +37,7 @@ from app.services.grants import (
 )
 from app.services.permissions import split_scopes
 from app.settings import Settings
+from app.web.account_pages import PASSWORD_PAGE
 from app.web.consent import oauth1_consent
 from app.web.pages import error_page, login_redirect, redirect_to
 
@@ -134,6 +135,12 @@ async def authorize(request: Request) -> Response:
         if result.no_interaction:
             return _refused(request, _needs_interaction(result, "login_required", "The person is not signed in."))
         return login_redirect(request)
+    if login.session.must_change_password:
+        # "This wasn't me" was used in this session: no app gets anything from it until the password is new.
+        if result.no_interaction:
+            return _refused(request, _needs_interaction(
+                result, "interaction_required", "The person must choose a new password first."))
+        return redirect_to(PASSWORD_PAGE)
     state = app_state(request)
     db = request_db(request)
     common: _Requested = {

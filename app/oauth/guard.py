@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.http.auth import bearer_token
+from app.http.auth import bearer_token, client_ip
 from app.http.state import request_db
 from app.oauth.oauth1.checks import InsufficientScopeError
 from app.oauth.oauth1.guard import is_oauth1, refusal, verify_signed_request
@@ -73,7 +73,7 @@ def require_scopes(*scopes: str) -> Callable[[Endpoint], Endpoint]:
                 if not needed <= context.scopes:
                     return _challenge(403, "insufficient_scope", "The access token lacks a required scope.",
                                       " ".join(sorted(needed)))
-            await mark_grant_used(db, access=context)
+            await mark_grant_used(db, access=context, ip_address=client_ip(request))
             request.scope.setdefault("state", {})["oauth_access"] = context
             return await endpoint(request)
 

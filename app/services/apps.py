@@ -75,7 +75,7 @@ def check_url(url: str, *, field: str, what: str, allow_query: bool = True) -> s
 
 def _check_registration(
     *, name: str, redirect_uris: list[str], scopes: list[str], website_url: str | None, icon_url: str | None,
-    catalog: Catalog, oauth1: bool = False,
+    catalog: Catalog, privacy_policy_url: str | None = None, terms_url: str | None = None, oauth1: bool = False,
 ) -> tuple[str, list[str], list[str]]:
     name = name.strip()
     if not 1 <= len(name) <= 100:
@@ -98,6 +98,10 @@ def _check_registration(
         check_url(website_url, field="websiteUrl", what="The website")
     if icon_url:
         check_url(icon_url, field="iconUrl", what="The icon URL")
+    if privacy_policy_url:
+        check_url(privacy_policy_url, field="privacyPolicyUrl", what="The privacy policy")
+    if terms_url:
+        check_url(terms_url, field="termsUrl", what="The terms of service")
     return name, uris, wanted
 
 
@@ -114,6 +118,8 @@ async def register_app(
     confidential: bool,
     developer_name: str | None,
     catalog: Catalog,
+    privacy_policy_url: str | None = None,
+    terms_url: str | None = None,
     oauth1: OAuth1Options | None = None,
 ) -> RegisteredApp:
     """Register an OAuth 2.0 app, or with ``oauth1`` an OAuth 1.0a one: always confidential (it signs with its
@@ -121,7 +127,7 @@ async def register_app(
     only)."""
     name, uris, wanted = _check_registration(
         name=name, redirect_uris=redirect_uris, scopes=scopes, website_url=website_url, icon_url=icon_url,
-        catalog=catalog, oauth1=oauth1 is not None,
+        catalog=catalog, privacy_policy_url=privacy_policy_url, terms_url=terms_url, oauth1=oauth1 is not None,
     )
     if len(description) > 1000:
         raise Invalid("The description must be at most 1000 characters.", field="description")
@@ -136,6 +142,8 @@ async def register_app(
         description=description.strip(),
         website_url=website_url.strip() if website_url else None,
         icon_url=icon_url.strip() if icon_url else None,
+        privacy_policy_url=privacy_policy_url.strip() if privacy_policy_url else None,
+        terms_url=terms_url.strip() if terms_url else None,
         developer_name=developer[:128] if developer else None,
         owner_id=owner.id if owner else None,
         redirect_uris=uris,
@@ -208,6 +216,8 @@ class AppRow(Protocol):
     website_url: str | None
     icon_url: str | None
     developer_name: str | None
+    privacy_policy_url: str | None
+    terms_url: str | None
     confidential: bool
     redirect_uris: list[str]
     scopes: str

@@ -73,7 +73,8 @@ async def seed_demo(db: AsyncSession, *, settings: Settings, only_if_empty: bool
         registered = await register_app(
             db, owner=None, name=name, description=description, website_url=website, icon_url=None,
             redirect_uris=[f"{website}/oauth/callback"], scopes=scopes.split(), confidential=True,
-            developer_name=developer, catalog=catalog)
+            developer_name=developer, catalog=catalog, privacy_policy_url=f"{website}/privacy",
+            terms_url=f"{website}/terms")
         authorized_at = now - timedelta(days=30 * (index + 1))
         grant = Grant(account_id=account.id, app_id=registered.app.id, scopes=scopes,
                       authorized_at=authorized_at, last_used_at=now - used_ago)

@@ -22,11 +22,12 @@ from sqlmodel import col
 
 from app.db.engines import transaction
 from app.models import Account, App, AuthorizationRequest, Grant, utcnow
-from app.models.base import table_of
+from app.models.base import detached_from_row, table_of
 from app.services.errors import Invalid, NotFound
 from app.services.oauth.codes import add_authorization_code
 from app.services.paging import After, KeysetList, ListPage
 from app.services.permissions import join_scopes, split_scopes
+from app.services.security_events import NOBODY, Actor, Kind, record_event
 from app.settings import Settings
 
 
@@ -61,6 +62,8 @@ class GrantRow(Protocol):
     scopes: str
     authorized_at: datetime
     last_used_at: datetime | None
+    last_used_ip: str | None  # where from (shown masked)
+    last_used_location: str | None
 
 
 # Built once, not per call: building a statement costs more than the database spends running these. Core, not ORM:
@@ -84,6 +87,30 @@ async def list_connected_apps(
 def position_of(grant: GrantRow) -> After:
     """Where the page after ``grant`` starts."""
     return After(key=grant.last_used_at or grant.authorized_at, id=grant.id)
+
+
+_apps_table = table_of(App)
+# A connected app and its app in one statement, for its page (Core rows: only read).
+_CONNECTED_WITH_APP = (
+    select(*(_grants.c[name] for name in GrantRow.__annotations__),
+           *(column.label(f"of_app_{column.name}") for column in _apps_table.c))
+    .join(_apps_table, _apps_table.c.id == _grants.c.app_id)
+    .where(_grants.c.id == bindparam("grant_id"), _grants.c.account_id == bindparam("account_id"),
+           _grants.c.revoked_at.is_(None))
+)
+
+
+async def get_connected_app_with_app(
+    db: AsyncSession, *, account: Account, grant_id: uuid.UUID | None
+) -> tuple[GrantRow, App]:
+    """One of the account's connected apps with its app (one statement); NotFound for anything else."""
+    row = None if grant_id is None else (
+        await db.execute(_CONNECTED_WITH_APP, {"grant_id": grant_id, "account_id": account.id})).first()
+    if row is None:
+        raise NotFound("No such connected app.", field="id")
+    values = row._mapping
+    app = detached_from_row(App, {column.name: values[f"of_app_{column.name}"] for column in _apps_table.c})
+    return row, app
 
 
 async def get_connected_app(db: AsyncSession, *, account: Account, grant_id: uuid.UUID) -> Grant:
@@ -252,14 +279,19 @@ async def upsert_grant(db: AsyncSession, *, account_id: uuid.UUID, app_id: uuid.
 
 
 async def approve_authorization_request(
-    db: AsyncSession, *, account: Account, session_id: uuid.UUID, request_id: uuid.UUID | None, settings: Settings
+    db: AsyncSession, *, account: Account, session_id: uuid.UUID, request_id: uuid.UUID | None, settings: Settings,
+    actor: Actor = NOBODY,
 ) -> ConsentAnswer:
-    """Approve: decide the request, update the grant and issue a 60-second code, all in one transaction."""
+    """Approve: decide the request, update the grant, record APP_AUTHORIZED (with the permissions given) and issue a
+    60-second code, all in one transaction."""
     pending = await get_authorization_request(db, account=account, session_id=session_id, request_id=request_id)
     request = pending.request
     async with transaction(db):
         await _decide(db, request=request, decision="approved")
         grant = await upsert_grant(db, account_id=request.account_id, app_id=request.app_id, scopes=request.scopes)
+        await record_event(db, account_id=account.id, kind=Kind.APP_AUTHORIZED, actor=actor, app_id=pending.app.id,
+                           at=grant.authorized_at,
+                           details={"app_name": pending.app.name, "scopes": split_scopes(request.scopes)})
         code = add_authorization_code(
             db, grant=grant, redirect_uri=request.redirect_uri, scopes=request.scopes,
             code_challenge=request.code_challenge, code_challenge_method=request.code_challenge_method,

@@ -2,7 +2,9 @@
 and OAuth 1.0a's ended token credentials, expired temporary credentials and nonces past the timestamp window.
 
 Nothing here is needed once it is over: an ended session is refused on its next request, and a token, code or
-pending consent past its expiry is refused too. What is kept for ``keep`` after it ended still does its last job
+pending consent past its expiry is refused too. Security events are history, kept for their own period
+(``CONSENTRY_SECURITY_EVENT_DAYS``, a year by default) and then deleted the same way. What is kept for ``keep``
+after it ended still does its last job
 in that time: a code or rotated refresh token presented again is recognised as a replay and revokes what it led to
 (RFC 6749 §4.1.2, RFC 9700 §4.14). Grants stay: one row per account and app, which a new authorization reuses.
 
@@ -27,12 +29,14 @@ from app.models import (
     OAuth1TemporaryCredential,
     OAuth1Token,
     OAuthToken,
+    SecurityEvent,
     utcnow,
 )
 from app.models.base import table_of
 from app.services.sessions import SessionPolicy
 
 DEFAULT_KEEP = timedelta(days=30)
+DEFAULT_SECURITY_EVENT_KEEP = timedelta(days=365)
 BATCH_SIZE = 5000
 
 
@@ -45,6 +49,7 @@ class Purged:
     oauth1_temporary_credentials: int = 0
     oauth1_tokens: int = 0
     oauth1_nonces: int = 0
+    security_events: int = 0
 
 
 async def _purge(db: AsyncSession, table: Table, dead: ColumnElement[bool], batch_size: int) -> int:
@@ -65,12 +70,14 @@ async def _purge(db: AsyncSession, table: Table, dead: ColumnElement[bool], batc
 
 
 async def purge_expired(db: AsyncSession, *, policy: SessionPolicy, keep: timedelta = DEFAULT_KEEP,
-                        batch_size: int = BATCH_SIZE, now: datetime | None = None) -> Purged:
-    """Delete what ended more than ``keep`` ago, table by table; returns how many rows of each went."""
+                        batch_size: int = BATCH_SIZE, now: datetime | None = None,
+                        keep_security_events: timedelta = DEFAULT_SECURITY_EVENT_KEEP) -> Purged:
+    """Delete what ended more than ``keep`` ago, and security events older than ``keep_security_events``, table by
+    table; returns how many rows of each went."""
     now = now or utcnow()
     cutoff = now - keep
-    requests, codes, tokens, sessions = (table_of(model) for model in (
-        AuthorizationRequest, AuthorizationCode, OAuthToken, LoginSession))
+    requests, codes, tokens, sessions, events = (table_of(model) for model in (
+        AuthorizationRequest, AuthorizationCode, OAuthToken, LoginSession, SecurityEvent))
     temporary, oauth1_tokens, nonces = (table_of(model) for model in (
         OAuth1TemporaryCredential, OAuth1Token, OAuth1Nonce))
     return Purged(
@@ -91,4 +98,6 @@ async def purge_expired(db: AsyncSession, *, policy: SessionPolicy, keep: timede
             sessions.c.last_active_at < cutoff - policy.idle_timeout,
             sessions.c.signed_in_at < cutoff - policy.absolute_lifetime,
         ), batch_size),
+        security_events=await _purge(db, events, events.c.at < now - keep_security_events,
+                                     batch_size),
     )

@@ -15,22 +15,32 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, Integer, and_, bindparam, func, insert, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app import metrics
-from app.db.engines import transaction
-from app.models import Account, LoginSession, utcnow
+from app.db.engines import Database, transaction
+from app.models import Account, LoginSession, SecurityEvent, utcnow
 from app.models.base import detached_from_row, table_of
 from app.services.accounts import WRONG_CREDENTIALS, check_credentials_by, username_key
-from app.services.devices import describe_location, describe_user_agent
+from app.services.devices import DeviceInfo, describe_location, describe_user_agent
 from app.services.digests import digest, new_token
 from app.services.errors import DomainError, Invalid, NotFound, RateLimited
 from app.services.known_devices import KnownDevice
 from app.services.paging import After, KeysetList, ListPage
 from app.services.passwords import in_password_thread
 from app.services.ratelimit import LoginLimiter, counted_attempt
+from app.services.receipts import Receipt, sessions_ended
+from app.services.security_events import (
+    NOBODY,
+    Actor,
+    Kind,
+    device_key,
+    record_event,
+    record_event_sync,
+    record_limited_sign_in_sync,
+)
 from app.services.text import clipped
 from app.settings import Settings
 
@@ -81,6 +91,8 @@ class SessionRow(Protocol):
     location: str | None
     signed_in_at: datetime
     last_active_at: datetime
+    last_ip_address: str | None  # where it was last active from, when not where it signed in
+    last_location: str | None
 
 
 _sessions = table_of(LoginSession)
@@ -115,7 +127,8 @@ _ACCOUNT_COLUMNS = [(f"a_{column.name}", column.name) for column in _accounts.c]
 _TOUCH = (
     update(_sessions)
     .where(_sessions.c.id == bindparam("session_id"))
-    .values(last_active_at=bindparam("now"))
+    .values(last_active_at=bindparam("now"), last_ip_address=bindparam("last_ip"),
+            last_location=bindparam("last_place"))
 )
 # Core, not ORM: a page is read once and thrown away, and plain rows cost a fraction of ORM objects to build
 # (identity map, instance state) on the settings page, the service's most frequent request.
@@ -189,10 +202,11 @@ _OPEN_IF_CREDENTIAL_HOLDS = insert(_sessions).from_select(
 def _new_session(
     *, account: Account, token: str, ip_address: str | None, user_agent: str | None, client_kind: str,
     signed_in_at: datetime | None = None, last_active_at: datetime | None = None,
+    described: tuple[DeviceInfo, str | None] | None = None,
 ) -> dict[str, object]:
     """The new session's row. Blocking: the first device and location lookups load their data (~0.2 s of CPU) and
-    an unseen user agent runs ua-parser's regexes, so this runs off the event loop."""
-    device, location = describe_user_agent(user_agent), describe_location(ip_address)
+    an unseen user agent runs ua-parser's regexes, so this runs off the event loop (``described``: done already)."""
+    device, location = described or (describe_user_agent(user_agent), describe_location(ip_address))
     now = signed_in_at or utcnow()
     return {
         "id": uuid.uuid4(),
@@ -210,14 +224,34 @@ def _new_session(
         "last_active_at": last_active_at or now,
         "revoked_at": None,
         "revoked_reason": None,
+        "last_ip_address": None,
+        "last_location": None,
+        "must_change_password": False,
     }
 
 
-# The sign-in's one lookup: the account, and how many live sessions it has (so the UPDATE above runs only when a
-# sign-in takes the account past its limit, and the usual sign-in stays one SELECT and one INSERT).
+_events = table_of(SecurityEvent)
+
+
+def _signed_in_before(label: str, *criteria: Any) -> Any:
+    """Whether the account has a sign-in on its timeline matching ``criteria`` (its history)."""
+    return (select(_events.c.id).where(_events.c.account_id == _accounts.c.id,
+                                       _events.c.kind == Kind.SIGNED_IN.value, *criteria)
+            .exists().label(label))
+
+
+# The sign-in's one lookup: the account, how many live sessions it has (so the UPDATE above runs only when a sign-in
+# takes the account past its limit), and what its sign-in history says of this device and country (for the
+# timeline's "new device" and "new country"): the usual sign-in stays one SELECT, then one transaction of two INSERTs.
+_SEEN_ANY, _SEEN_DEVICE, _SEEN_PLACE = (
+    _signed_in_before("signed_in_before"),
+    _signed_in_before("seen_device", _events.c.device_key == bindparam("device_key")),
+    _signed_in_before("seen_place", _events.c.location == bindparam("location")),
+)
 _ACCOUNT_FOR_SIGN_IN = (
     select(*_accounts.c, select(func.count()).select_from(_sessions)
-           .where(_sessions.c.account_id == _accounts.c.id, _ACTIVE).scalar_subquery().label("live_sessions"))
+           .where(_sessions.c.account_id == _accounts.c.id, _ACTIVE).scalar_subquery().label("live_sessions"),
+           _SEEN_ANY, _SEEN_DEVICE, _SEEN_PLACE)
     .where(_accounts.c.username_key == bindparam("key"))
 )
 
@@ -236,36 +270,53 @@ def _end_sessions_over_limit(connection: Connection, *, account_id: uuid.UUID, o
 
 
 def _check_and_open(
-    engine: Engine, *, username: str, password: str, ip_address: str | None, user_agent: str | None,
+    database: Database, *, username: str, password: str, ip_address: str | None, user_agent: str | None,
     client_kind: str, policy: SessionPolicy | None, replacing_token: str | None,
 ) -> SignedIn:
     token = new_token()
-    window = _window(policy, utcnow()) if policy is not None else {"idle_after": _EPOCH, "born_after": _EPOCH}
-    with engine.connect() as connection:
-        account, row = check_credentials_by(connection, lookup=_ACCOUNT_FOR_SIGN_IN, params=window,
-                                            username=username, password=password)
-        values = _new_session(account=account, token=token, ip_address=ip_address, user_agent=user_agent,
-                              client_kind=client_kind)
+    now = utcnow()
+    window = _window(policy, now) if policy is not None else {"idle_after": _EPOCH, "born_after": _EPOCH}
+    device, location = described = describe_user_agent(user_agent), describe_location(ip_address)
+    key = device_key(device=device.device, browser=device.browser, os=device.os)
+    # The lookup and the password check on an autocommit connection (no BEGIN or COMMIT around a read), ...
+    with database.sync_autocommit_engine.connect() as connection:
+        account, row = check_credentials_by(
+            connection, lookup=_ACCOUNT_FOR_SIGN_IN, params={**window, "device_key": key, "location": location},
+            username=username, password=password)
+    values = _new_session(account=account, token=token, ip_address=ip_address, user_agent=user_agent,
+                          client_kind=client_kind, signed_in_at=now, described=described)
+    history = row[_SEEN_ANY.name]
+    # ... and the writes in one transaction: the session and its SIGNED_IN event are committed together or not at all.
+    with database.sync_engine.begin() as connection:
         opened = connection.execute(_OPEN_IF_CREDENTIAL_HOLDS, {
             **{f"new_{name}": value for name, value in values.items()},
             "checked_account": account.id, "checked_hash": account.password_hash})
-        connection.commit()  # a no-op on an autocommit engine: the INSERT was committed on its own
         if opened.rowcount != 1:  # the password changed (or the account was disabled) while it was being checked
             raise Invalid(WRONG_CREDENTIALS, field="password")
+        record_event_sync(
+            connection, account_id=account.id, kind=Kind.SIGNED_IN, at=now,
+            actor=Actor.of(cast(uuid.UUID, values["id"]), detached_from_row(LoginSession, values)),
+            is_new_device=bool(history and key is not None and not row[_SEEN_DEVICE.name]),
+            is_new_country=bool(history and location is not None and not row[_SEEN_PLACE.name]))
         if replacing_token is not None:
-            connection.execute(_END_BY_TOKEN, {"digest": digest(replacing_token), "now": values["signed_in_at"],
-                                               **window})
+            connection.execute(_END_BY_TOKEN, {"digest": digest(replacing_token), "now": now, **window})
         ended = _end_sessions_over_limit(connection, account_id=account.id, opened=cast(uuid.UUID, values["id"]),
-                                         policy=policy,
-                                         live_before=int(row["live_sessions"]),
-                                         now=cast(datetime, values["signed_in_at"]))  # set by _new_session
-        connection.commit()
+                                         policy=policy, live_before=int(row["live_sessions"]), now=now)
     return SignedIn(account=account, session=detached_from_row(LoginSession, values), token=token,
                     ended_sessions=ended)
 
 
+def _record_limited(database: Database, *, username: str, ip_address: str | None, user_agent: str | None) -> None:
+    """The SIGN_IN_LIMITED event of a refused attempt on an existing account (one statement, so it stands alone)."""
+    device = describe_user_agent(user_agent)
+    actor = Actor(session_id=None, device=device.device, browser=device.browser, os=device.os,
+                  location=describe_location(ip_address), ip_address=ip_address)
+    with database.sync_autocommit_engine.connect() as connection:
+        record_limited_sign_in_sync(connection, username_key=username_key(username), actor=actor, now=utcnow())
+
+
 async def sign_in(
-    engine: Engine,
+    database: Database,
     *,
     username: str,
     password: str,
@@ -290,21 +341,27 @@ async def sign_in(
     before any password is checked); a success, or a failure on our side (the database unavailable), hands its
     count back.
 
-    The account lookup, the password check, the device lookup and the INSERT run together in one password thread,
-    on the sync ``engine`` (an autocommit one saves a BEGIN and a COMMIT on PostgreSQL). The check has to leave the
-    event loop anyway, and the two statements cost less there than coming back to the loop for each: a thread
-    hop per statement step with aiosqlite, and on a single core every return to the loop is a context switch
-    into caches the password hash has just evicted.
+    The sign-in is recorded on the account's security timeline (SIGNED_IN, flagged when the device or the country
+    is new to the account's sign-in history) in the same transaction as the session; a sign-in refused by a limit
+    is recorded too (SIGN_IN_LIMITED, at most once per ``LIMITED_EVENT_INTERVAL``), when the account exists.
+
+    The account lookup, the password check, the device lookup and the INSERTs run together in one password thread,
+    on the sync engines (the lookup on the autocommit one, which saves a BEGIN and a COMMIT around a read on
+    PostgreSQL). The check has to leave the event loop anyway, and the statements cost less there than coming back
+    to the loop for each: a thread hop per statement step with aiosqlite, and on a single core every return to the
+    loop is a context switch into caches the password hash has just evicted.
     """
     try:
         async with counted_attempt(limiter, username_key=username_key(username), ip_address=ip_address,
                                    device=device):
             signed_in = await in_password_thread(functools.partial(
-                _check_and_open, engine, username=username, password=password, ip_address=ip_address,
+                _check_and_open, database, username=username, password=password, ip_address=ip_address,
                 user_agent=user_agent, client_kind=client_kind, policy=policy,
                 replacing_token=replacing_token))
     except RateLimited:
         metrics.SIGN_IN_LIMITED.inc()
+        await asyncio.get_running_loop().run_in_executor(None, functools.partial(
+            _record_limited, database, username=username, ip_address=ip_address, user_agent=user_agent))
         raise
     except DomainError:
         metrics.SIGN_IN_WRONG.inc()
@@ -336,8 +393,10 @@ async def open_session(
     return SignedIn(account=account, session=detached_from_row(LoginSession, values), token=token)
 
 
-async def authenticate_token(db: AsyncSession, *, token: str, policy: SessionPolicy) -> Authenticated | None:
-    """The live session and account behind a raw session token, or None. One SELECT; a rare activity UPDATE."""
+async def authenticate_token(db: AsyncSession, *, token: str, policy: SessionPolicy,
+                             ip_address: str | None = None) -> Authenticated | None:
+    """The live session and account behind a raw session token, or None. One SELECT; a rare activity UPDATE, which
+    also records where the session is now when that is not where it signed in (``ip_address``, and its country)."""
     now = utcnow()
     row = (await db.execute(_SIGNED_IN, {"digest": digest(token), **_window(policy, now)})).first()
     if row is None:
@@ -348,9 +407,19 @@ async def authenticate_token(db: AsyncSession, *, token: str, policy: SessionPol
     session = detached_from_row(LoginSession, {name: values[label] for label, name in _SESSION_COLUMNS})
     account = detached_from_row(Account, {name: values[label] for label, name in _ACCOUNT_COLUMNS})
     if now - session.last_active_at >= ACTIVITY_WRITE_INTERVAL:
+        last_ip, last_place = session.last_ip_address, session.last_location
+        if ip_address is not None:
+            moved = ip_address != session.ip_address
+            last_ip = clipped(ip_address, 45) if moved else None
+            if not moved:
+                last_place = None
+            elif last_ip != session.last_ip_address:  # a new place: look it up, off the event loop
+                last_place = clipped(await asyncio.get_running_loop().run_in_executor(
+                    None, describe_location, ip_address), 128)
         async with transaction(db):
-            await db.execute(_TOUCH, {"session_id": session.id, "now": now})
-        session.last_active_at = now
+            await db.execute(_TOUCH, {"session_id": session.id, "now": now, "last_ip": last_ip,
+                                      "last_place": last_place})
+        session.last_active_at, session.last_ip_address, session.last_location = now, last_ip, last_place
     return Authenticated(account=account, session=session)
 
 
@@ -360,6 +429,22 @@ async def list_sessions(
     """One page of live sessions, newest activity first, with how many there are in all (one statement)."""
     return await _LIVE_LIST.read(
         db, {"account_id": account.id, **_window(policy, utcnow())}, limit=limit, after=after)
+
+
+# The live sessions among some IDs, for the timeline's "which session did it" (one statement per page of events).
+_LIVE_BY_IDS = select(*(_sessions.c[name] for name in SessionRow.__annotations__)).where(
+    _sessions.c.id.in_(bindparam("ids", expanding=True)), _sessions.c.account_id == bindparam("account_id"), _ACTIVE)
+
+
+async def live_sessions_by_ids(
+    db: AsyncSession, *, account: Account, ids: list[uuid.UUID], policy: SessionPolicy
+) -> dict[uuid.UUID, SessionRow]:
+    """The account's live sessions among ``ids``, by ID (ended and other accounts' ones are left out)."""
+    if not ids:
+        return {}
+    rows = (await db.execute(_LIVE_BY_IDS, {"ids": list(set(ids)), "account_id": account.id,
+                                            **_window(policy, utcnow())})).all()
+    return {row.id: row for row in rows}
 
 
 def position_of(session: SessionRow) -> After:
@@ -383,34 +468,54 @@ async def get_session(
     return session
 
 
+# One live session of the account, ended; it says what it was, for the timeline's words.
+_END_ONE = (
+    update(_sessions)
+    .where(_sessions.c.id == bindparam("session_id"), _sessions.c.account_id == bindparam("of_account"), _ACTIVE)
+    .values(revoked_at=bindparam("now"), revoked_reason="logged_out")
+    .returning(_sessions.c.device, _sessions.c.browser, _sessions.c.os, _sessions.c.location)
+)
+
+
 async def logout_session(
-    db: AsyncSession, *, account: Account, session_id: uuid.UUID | None, policy: SessionPolicy
-) -> None:
-    """End one of the account's live sessions. Another account's or an unknown session → NotFound."""
+    db: AsyncSession, *, account: Account, session_id: uuid.UUID | None, policy: SessionPolicy,
+    actor: Actor = NOBODY,
+) -> Receipt:
+    """End one of the account's live sessions, in one transaction with its event: SIGNED_OUT when ``actor`` is that
+    session, else SESSION_LOGGED_OUT. Another account's or an unknown session → NotFound."""
     if session_id is None:
         raise NotFound("No such session.", field="sessionId")
     now = utcnow()
     async with transaction(db):
-        result = await db.execute(
-            update(LoginSession)
-            .where(col(LoginSession.id) == session_id, col(LoginSession.account_id) == account.id, _ACTIVE)
-            .values(revoked_at=now, revoked_reason="logged_out"),
-            _window(policy, now),
-        )
-        if cast("CursorResult[Any]", result).rowcount == 0:  # an UPDATE's result (SQLAlchemy's advice: cast)
+        ended = (await db.execute(_END_ONE, {"session_id": session_id, "of_account": account.id, "now": now,
+                                             **_window(policy, now)})).first()
+        if ended is None:
             raise NotFound("No such session.", field="sessionId")
+        if session_id == actor.session_id:
+            await record_event(db, account_id=account.id, kind=Kind.SIGNED_OUT, actor=actor, at=now)
+        else:
+            await record_event(db, account_id=account.id, kind=Kind.SESSION_LOGGED_OUT, actor=actor, at=now,
+                               details={"session": {"device": ended.device, "browser": ended.browser,
+                                                    "os": ended.os, "location": ended.location}})
+    return sessions_ended(1, now)
 
 
 async def logout_other_sessions(
-    db: AsyncSession, *, account: Account, current_session_id: uuid.UUID, policy: SessionPolicy
-) -> int:
-    """End every live session of the account except the current one, in one UPDATE. Returns how many ended."""
+    db: AsyncSession, *, account: Account, current_session_id: uuid.UUID, policy: SessionPolicy,
+    actor: Actor = NOBODY,
+) -> Receipt:
+    """End every live session of the account except the current one, in one UPDATE, with its event (when any
+    ended) in the same transaction. The receipt says how many ended."""
     now = utcnow()
     async with transaction(db):
         result = await db.execute(_END_LIVE_OTHERS, {
             "of_account": account.id, "current_session_id": current_session_id, "now": now,
             "reason": "logged_out_by_other", **_window(policy, now)})
-    return int(cast("CursorResult[Any]", result).rowcount)  # an UPDATE's result (SQLAlchemy's advice: cast)
+        count = int(cast("CursorResult[Any]", result).rowcount)  # an UPDATE's result (SQLAlchemy's advice: cast)
+        if count:
+            await record_event(db, account_id=account.id, kind=Kind.OTHER_SESSIONS_LOGGED_OUT, actor=actor, at=now,
+                               details={"count": count})
+    return sessions_ended(count, now)
 
 
 async def end_other_sessions(

@@ -34,7 +34,9 @@ from app.services.oauth1.temporary import (
     may_answer_silently,
 )
 from app.services.permissions import split_scopes
+from app.services.security_events import Actor
 from app.services.sessions import Authenticated
+from app.web.account_pages import PASSWORD_PAGE
 from app.web.pages import (
     consent_page,
     error_page,
@@ -61,6 +63,8 @@ async def consent_form(request: Request) -> Response:
     login = await current_login(request)
     if login is None:
         return login_redirect(request)
+    if login.session.must_change_password:
+        return redirect_to(PASSWORD_PAGE, status_code=303)
     request_gid = request.query_params.get("request", "")
     db = request_db(request)
     try:
@@ -84,6 +88,10 @@ async def consent_decision(request: Request) -> Response:
     if login is None:
         return error_page(request, title="Sign in first",
                           message="Your session has ended. Go back to the app and start again.", status_code=403)
+    if login.session.must_change_password:
+        return error_page(request, title="Choose a new password first",
+                          message="You told us something was not you, so nothing can be authorized from this "
+                                  "session until you choose a new password.", status_code=403, viewer=login.account)
     try:
         form = await request.form()
         request_gid = str(form.get("request") or "")
@@ -102,7 +110,7 @@ async def consent_decision(request: Request) -> Response:
         if decision == "approve":
             answer = await approve_authorization_request(
                 request_db(request), account=login.account, session_id=login.session.id, request_id=request_id,
-                settings=settings)
+                settings=settings, actor=Actor.of(login.session.id, login.session))
         else:
             answer = await deny_authorization_request(
                 request_db(request), account=login.account, session_id=login.session.id, request_id=request_id)
@@ -129,6 +137,8 @@ async def oauth1_consent(request: Request, *, authenticate: bool = False) -> Res
     login = await current_login(request)
     if login is None:
         return login_redirect(request)
+    if login.session.must_change_password:  # "This wasn't me": this session gives nothing to an app until then
+        return redirect_to(PASSWORD_PAGE, status_code=303)
     if (authenticate and request.query_params.get("force_login") == "true"
             and login.session.signed_in_at <= pending.credential.created_at):
         return login_redirect(request, force=True)
@@ -148,7 +158,8 @@ async def _oauth1_decision(request: Request, login: Authenticated, *, oauth_toke
     try:
         pending = await get_pending_credential(db, token=oauth_token, expired_too=not approve)
         if approve:
-            answer = await approve_credential(db, account=login.account, pending=pending)
+            answer = await approve_credential(db, account=login.account, pending=pending,
+                                              actor=Actor.of(login.session.id, login.session))
         else:
             answer = await deny_credential(db, account=login.account, pending=pending)
     except DomainError as error:

@@ -13,10 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from app.graphql.ids import to_global_id
-from app.http.auth import current_login
 from app.http.state import app_state, request_db
 from app.services import apps as app_service
 from app.services import grants as grant_service
@@ -25,8 +24,11 @@ from app.services.apps import AppRow
 from app.services.grants import GrantRow
 from app.services.oauth1.registration import OAUTH1
 from app.services.permissions import Catalog
+from app.services.privacy import mask_ip
+from app.services.security_words import software
 from app.services.sessions import SessionRow
 from app.web import display
+from app.web.account_pages import page_login
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
 
 # The most rows GraphQL hands out per page too; an account with more sees a count of the rest.
@@ -54,10 +56,13 @@ class ConnectedAppView:
     colour: int
     authorized_at: datetime
     last_used_at: datetime | None
+    last_used_from: str | None  # "203.0.113.x, Germany": the network (masked) and the country
     can_view: list[PermissionView]
     can_do: list[PermissionView]
     stays_connected: bool
     access_levels: list[str]  # "Read and Write", then add-ons such as "Email address"
+    privacy_policy_url: str | None
+    terms_url: str | None
 
 
 @dataclass(frozen=True)
@@ -68,12 +73,15 @@ class SessionView:
     device: str
     software: str  # "Safari 17.5 on iOS 17.5"
     location: str | None
-    ip_address: str | None
+    ip_address: str | None  # masked: the network only
+    last_location: str | None  # where it was last active, when not where it signed in
+    last_ip_address: str | None  # masked
     signed_in_at: datetime
     last_active_at: datetime
+    software_family: str  # "Mobile Safari on iOS": what the log-out dialog calls it
 
 
-def _connected_app(grant: GrantRow, app: AppRow, catalog: Catalog) -> ConnectedAppView:
+def connected_app_view(grant: GrantRow, app: AppRow, catalog: Catalog) -> ConnectedAppView:
     groups = catalog.groups(grant.scopes)
     # An OAuth 1.0a app holds one access level (and add-ons): say what it allows area by area, in the level's own
     # words, as its consent page did.
@@ -95,10 +103,14 @@ def _connected_app(grant: GrantRow, app: AppRow, catalog: Catalog) -> ConnectedA
         colour=display.avatar_colour(app.name),
         authorized_at=grant.authorized_at,
         last_used_at=grant.last_used_at,
+        last_used_from=", ".join(part for part in (mask_ip(grant.last_used_ip), grant.last_used_location)
+                                 if part) or None,
         can_view=[PermissionView(p.title, p.description) for p in (shown[0] if shown else groups.can_view)],
         can_do=[PermissionView(p.title, p.description) for p in (shown[1] if shown else groups.can_do)],
         stays_connected=groups.stays_connected,
         access_levels=list(groups.access_levels),
+        privacy_policy_url=app.privacy_policy_url,
+        terms_url=app.terms_url,
     )
 
 
@@ -126,9 +138,12 @@ def _session(session: SessionRow, *, current_id: object) -> SessionView:
         device=session.device or "Unknown device",
         software=_software(session),
         location=session.location,
-        ip_address=session.ip_address,
+        ip_address=mask_ip(session.ip_address),
+        last_location=session.last_location if session.last_ip_address else None,
+        last_ip_address=mask_ip(session.last_ip_address),
         signed_in_at=session.signed_in_at,
         last_active_at=session.last_active_at,
+        software_family=software(device=session.device, browser=session.browser, os=session.os),
     )
 
 
@@ -141,9 +156,9 @@ def _notice(request: Request, *, limit: int) -> str | None:
 
 
 async def settings_page(request: Request) -> Response:
-    login = await current_login(request)
-    if login is None:
-        return RedirectResponse("/login?next=/settings", status_code=303)
+    login = await page_login(request)
+    if isinstance(login, Response):
+        return login
     db = request_db(request)
     state = app_state(request)
     listed_apps = await grant_service.list_connected_apps(db, account=login.account, limit=PAGE_SIZE)
@@ -155,7 +170,7 @@ async def settings_page(request: Request) -> Response:
     others = [_session(s, current_id=login.session.id) for s in sessions if s.id != login.session.id]
     context = {
         "viewer": login.account,
-        "connected_apps": [_connected_app(g, apps[g.app_id], state.catalog) for g in grants if g.app_id in apps],
+        "connected_apps": [connected_app_view(g, apps[g.app_id], state.catalog) for g in grants if g.app_id in apps],
         "apps_total": apps_total,
         # The request's own session, shown on its own whatever page of the list it falls on.
         "current_session": _session(login.session, current_id=login.session.id),

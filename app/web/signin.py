@@ -13,6 +13,7 @@ from app.http.device_cookie import known_device, remember_device
 from app.http.state import app_state, request_db
 from app.services import sessions as session_service
 from app.services.errors import DomainError, RateLimited
+from app.services.security_events import Actor
 from app.web.templating import PAGE_SECURITY_HEADERS, templates
 
 DEFAULT_NEXT = "/settings"
@@ -66,7 +67,7 @@ async def login_submit(request: Request) -> Response:
                      status_code=400)
     try:
         signed_in = await session_service.sign_in(
-            app_state(request).database.sync_autocommit_engine, username=username, password=password,
+            app_state(request).database, username=username, password=password,
             ip_address=client_ip(request), user_agent=request.headers.get("user-agent"), client_kind="web",
             limiter=app_state(request).login_limiter, device=known_device(request, username=username),
             policy=app_state(request).session_policy,
@@ -96,7 +97,8 @@ async def logout_submit(request: Request) -> Response:
     login = await current_login(request)
     if login is not None and session_cookie(request):
         await session_service.logout_session(request_db(request), account=login.account,
-                                             session_id=login.session.id, policy=app_state(request).session_policy)
+                                             session_id=login.session.id, policy=app_state(request).session_policy,
+                                             actor=Actor.of(login.session.id, login.session))
     settings = app_state(request).settings
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(settings.session_cookie_name, path="/", secure=settings.cookie_secure, httponly=True,

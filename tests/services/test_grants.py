@@ -21,7 +21,7 @@ from app.services.grants import (
     list_connected_apps,
     position_of,
 )
-from app.services.oauth.revocation import revoke_access
+from app.services.oauth.revocation import RevokedApp, revoke_access
 from app.services.sessions import authenticate_token
 from tests.oauth.helpers import Person, authorize_params, location_base, pkce_pair, register, sign_in, start
 
@@ -104,7 +104,7 @@ async def test_revoke_access_kills_pending_codes_and_asks_consent_again(
     await _connect(app, person, reg.app, ["users.read"])
     async with app.state.consentry.database.async_sessions() as db:
         returned = await revoke_access(db, account=person.account, app_id=reg.app.id)
-        assert returned.id == reg.app.id
+        assert returned.app.id == reg.app.id
         live_codes = await db.scalar(select(func.count()).select_from(AuthorizationCode).where(
             AuthorizationCode.used_at.is_(None)))
     assert live_codes == 0
@@ -118,7 +118,7 @@ async def test_two_concurrent_revokes_both_succeed(app: Starlette, person: Perso
     database = app.state.consentry.database
     both_have_read = asyncio.Barrier(2)
 
-    async def revoke_once() -> App:
+    async def revoke_once() -> RevokedApp:
         # Each revoke reads the active grant, then waits until the other has read it too: a true race.
         async with database.async_sessions() as db:
             execute = db.execute
@@ -136,5 +136,5 @@ async def test_two_concurrent_revokes_both_succeed(app: Starlette, person: Perso
             return await revoke_access(db, account=person.account, app_id=reg.app.id)
 
     results = await asyncio.gather(revoke_once(), revoke_once())
-    assert [r.id for r in results] == [reg.app.id, reg.app.id]
+    assert [r.app.id for r in results] == [reg.app.id, reg.app.id]
     assert (await _grant(app, reg.app.id)).revoked_at is not None

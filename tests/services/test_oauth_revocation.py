@@ -86,7 +86,7 @@ async def test_revoke_access_ends_one_grant_with_all_its_tokens_and_codes(
     kept = await _connect(client, alice, other) + await _connect(client, bob, first)
     async with app.state.consentry.database.async_sessions() as db:
         returned = await revoke_access(db, account=alice.account, app_id=first.app.id)
-    assert (returned.id, returned.name) == (first.app.id, "Example App")
+    assert (returned.app.id, returned.app.name) == (first.app.id, "Example App")
     assert [await _live_access(app, t) for t in revoked + kept] == [False, False, True, True]
     assert await _alive(app, account_id=alice.account.id) == (1, 1, 1)  # the other app's grant, token and code
     assert await _alive(app, account_id=bob.account.id) == (1, 1, 1)
@@ -124,9 +124,9 @@ async def test_revoking_again_succeeds_and_changes_nothing(
     async with database.async_sessions() as db:
         await revoke_access(db, account=alice.account, app_id=reg.app.id)
         first_time = await db.scalar(select(col(Grant.revoked_at)))
-        assert (await revoke_access(db, account=alice.account, app_id=reg.app.id)).id == reg.app.id
+        assert (await revoke_access(db, account=alice.account, app_id=reg.app.id)).app.id == reg.app.id
         assert await db.scalar(select(col(Grant.revoked_at))) == first_time
-        assert await revoke_grants(db, account_id=alice.account.id) == 0
+        assert (await revoke_grants(db, account_id=alice.account.id)).grants == 0
         with pytest.raises(NotFound) as error:
             await revoke_access(db, account=alice.account, app_id=never.app.id)
     assert error.value.field == "appId"
@@ -143,10 +143,10 @@ async def test_revoke_grants_ends_every_grant_of_one_account_in_the_callers_tran
         await _connect(client, alice, reg)
         await _connect(client, bob, reg)
     async with app.state.consentry.database.async_sessions() as db:
-        assert await revoke_grants(db, account_id=alice.account.id) == 2
+        assert (await revoke_grants(db, account_id=alice.account.id)).grants == 2
         await db.rollback()
         assert await _alive(app, account_id=alice.account.id) == (2, 2, 2)
-        assert await revoke_grants(db, account_id=alice.account.id) == 2
+        assert (await revoke_grants(db, account_id=alice.account.id)).grants == 2
         await db.commit()
     assert await _alive(app, account_id=alice.account.id) == (0, 0, 0)
     assert await _alive(app, account_id=bob.account.id) == (2, 2, 2)

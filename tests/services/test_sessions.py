@@ -33,7 +33,7 @@ from tests.factories import PASSWORD, WINDOWS_CHROME_UA, make_account
 async def _sign_in(app: Starlette, username: str = "alice", password: str = PASSWORD, *,
                    policy: SessionPolicy | None = None, replacing_token: str | None = None) -> SignedIn:
     state = app.state.consentry
-    return await sign_in(state.database.sync_autocommit_engine, username=username, password=password,
+    return await sign_in(state.database, username=username, password=password,
                          ip_address="198.51.100.7", user_agent=WINDOWS_CHROME_UA,
                          policy=policy or state.session_policy, replacing_token=replacing_token)
 

@@ -65,13 +65,15 @@ def test_authorize_app_sends_a_code_the_app_exchanges_and_revoking_kills_its_tok
 
     page.goto(f"{demo.url}/settings")
     pixelfeed = page.locator("[data-list=apps] > li").filter(has_text="Pixelfeed")
+    pixelfeed.get_by_text("Details").click()  # one row per app; what it may do opens on demand
     expect(pixelfeed).to_contain_text("By Pixelfeed Studio")
     expect(pixelfeed.get_by_role("region", name="Things Pixelfeed can do")).to_contain_text("Post for you")
     expect(pixelfeed.locator("time").first).to_have_text("just now")
     page.get_by_role("button", name="Revoke access for Pixelfeed").click()
     page.get_by_role("dialog").get_by_role("button", name="Revoke access").click()
     expect(pixelfeed).to_have_count(0)
-    expect(page.get_by_role("status")).to_have_text("Pixelfeed no longer has access to your account.")
+    expect(page.get_by_role("status")).to_have_text(
+        "Pixelfeed no longer has access to your account. 1 access token and 1 refresh token stopped working.")
 
     assert call_me(demo.url, access_token).status_code == 401
     refreshed = token_request(demo.url, reg, {"grant_type": "refresh_token",
@@ -134,7 +136,12 @@ def test_names_without_spaces_at_their_longest_still_fit_a_phone(
     page.get_by_role("button", name="Authorize app").click()
     page.wait_for_url(re.compile(re.escape(callback.redirect_uri)))
     page.goto(f"{demo.url}/settings")
-    expect(page.get_by_text("W" * 100)).to_be_visible()
+    expect(page.get_by_role("link", name="W" * 100, exact=True)).to_be_visible()
+    page.locator("[data-list=apps] > li").filter(has_text="W" * 100).get_by_text("Details").click()
+    expect(page.get_by_text("x" * 1000)).to_be_visible()  # the developer and description, opened
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
+    page.get_by_role("link", name="W" * 100, exact=True).click()  # the app's own page
+    expect(page.get_by_role("heading", name="W" * 100, level=1)).to_be_visible()
     assert page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
 
 

@@ -11,6 +11,8 @@ statements (no ORM objects are loaded or synchronised): no caller reads revoked 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Table, Update, bindparam, select, update
@@ -35,6 +37,8 @@ from app.services.apps import AppRow
 from app.services.errors import NotFound
 from app.services.oauth.locks import lock_grant
 from app.services.oauth1.registration import OAUTH1, OAUTH2
+from app.services.receipts import Receipt, nothing_ended, tokens_ended
+from app.services.security_events import NOBODY, Actor, Kind, record_event
 
 if TYPE_CHECKING:
     from app.services.oauth.tokens import TokenView
@@ -46,12 +50,16 @@ _apps = table_of(App)
 _oauth1_tokens = table_of(OAuth1Token)
 _oauth1_temporary = table_of(OAuth1TemporaryCredential)
 
-# Whether or not the grant is still active: revoking twice is still success (see revoke_access).
-_GRANT_OF_APP = (
+# Whether or not the grant is still active: revoking twice is still success (see revoke_access). By the app's ID or
+# by the grant's (the ConnectedApp's), always within the account.
+_GRANT_AND_APP = (
     select(_grants.c.id.label("grant_id"), *(_apps.c[name] for name in AppRow.__annotations__))
     .join(_apps, _apps.c.id == _grants.c.app_id)
-    .where(_grants.c.app_id == bindparam("app_id"), _grants.c.account_id == bindparam("account_id"))
+    .where(_grants.c.account_id == bindparam("account_id"))
 )
+_GRANT_OF_APP = _GRANT_AND_APP.where(_grants.c.app_id == bindparam("app_id"))
+_GRANT_BY_ID = _GRANT_AND_APP.where(_grants.c.id == bindparam("grant_id"))
+NOT_CONNECTED = "This app is not connected to your account."
 
 
 def _bulk_revocation(*, one_grant: bool) -> tuple[Update, ...]:
@@ -66,11 +74,16 @@ def _bulk_revocation(*, one_grant: bool) -> tuple[Update, ...]:
         return criteria
 
     now = bindparam("now", type_=_grants.c.revoked_at.type)
+    # Each ended row says what it still held, for the receipt (``receipts.tokens_ended``): expired and rotated rows
+    # end too (a longer lifetime configured later cannot bring one back) but count for nothing. Plain columns, judged
+    # in Python: SQLite 3.40 evaluates ``IS NULL`` wrongly inside RETURNING.
+    held = (_tokens.c.access_expires_at, _tokens.c.refresh_expires_at, _tokens.c.refresh_used_at)
     return (
         update(_grants).where(*scope(_grants, "revoked_at")).values(revoked_at=now),
-        update(_tokens).where(*scope(_tokens, "revoked_at")).values(revoked_at=now),
+        update(_tokens).where(*scope(_tokens, "revoked_at")).values(revoked_at=now).returning(*held),
         update(_codes).where(*scope(_codes, "used_at")).values(used_at=now),
-        update(_oauth1_tokens).where(*scope(_oauth1_tokens, "revoked_at")).values(revoked_at=now),
+        update(_oauth1_tokens).where(*scope(_oauth1_tokens, "revoked_at")).values(revoked_at=now)
+        .returning(_oauth1_tokens.c.id),
         update(_oauth1_temporary).where(*scope(_oauth1_temporary, "used_at")).values(used_at=now),
     )
 
@@ -85,40 +98,70 @@ _REVOKE_ONE_BY_PROTOCOL = {
 }
 
 
-async def revoke_access(db: AsyncSession, *, account: Account, app_id: uuid.UUID | None) -> AppRow:
-    """End the account's grant to the app and kill every token and pending code of it, in one transaction.
+@dataclass(frozen=True)
+class RevokedApp:
+    app: AppRow
+    receipt: Receipt
+
+
+@dataclass(frozen=True)
+class RevokedGrants:
+    grants: int  # how many grants ended
+    receipt: Receipt
+
+
+async def revoke_access(
+    db: AsyncSession, *, account: Account, app_id: uuid.UUID | None = None, grant_id: uuid.UUID | None = None,
+    actor: Actor = NOBODY,
+) -> RevokedApp:
+    """End the account's grant to the app (named by the app's ID or by the grant's, a ConnectedApp's) and kill every
+    token and pending code of it, in one transaction with its APP_REVOKED event.
 
     A concurrent revoke of the same app that got there first leaves nothing to update, which is still success: so
     the grant is looked up whether or not it is still active (revoking is idempotent), and only an app this account
-    never connected is ``NotFound``.
+    never connected is ``NotFound``. Only the revoke that ended the grant records the event; the other's receipt
+    counts nothing.
     """
-    if app_id is None:
-        raise NotFound("This app is not connected to your account.", field="appId")
-    row = (await db.execute(_GRANT_OF_APP, {"app_id": app_id, "account_id": account.id})).first()
+    row = None
+    if grant_id is not None:
+        row = (await db.execute(_GRANT_BY_ID, {"grant_id": grant_id, "account_id": account.id})).first()
+    elif app_id is not None:
+        row = (await db.execute(_GRANT_OF_APP, {"app_id": app_id, "account_id": account.id})).first()
     if row is None:
-        raise NotFound("This app is not connected to your account.", field="appId")
+        raise NotFound(NOT_CONNECTED, field="appId")
     async with transaction(db):
-        await revoke_grants(db, account_id=account.id, grant_id=row.grant_id, protocol=row.protocol)
-    return row
+        revoked = await revoke_grants(db, account_id=account.id, grant_id=row.grant_id, protocol=row.protocol)
+        if revoked.grants:
+            await record_event(db, account_id=account.id, kind=Kind.APP_REVOKED, actor=actor, app_id=row.id,
+                               at=revoked.receipt.ended_at,
+                               details={"app_name": row.name, **revoked.receipt.as_details()})
+    return RevokedApp(app=cast(AppRow, row), receipt=revoked.receipt)
 
 
 async def revoke_grants(db: AsyncSession, *, account_id: uuid.UUID, grant_id: uuid.UUID | None = None,
-                        protocol: str = OAUTH2) -> int:
+                        protocol: str = OAUTH2, now: datetime | None = None) -> RevokedGrants:
     """End the account's grant (or, without ``grant_id``, all of them) with every token and unused code, in bulk
     UPDATEs inside the caller's transaction: of the app's ``protocol`` for one grant, of both for all. Returns how
-    many grants ended."""
-    params: dict[str, object] = {"of_account": account_id, "now": utcnow()}
+    many grants ended, and the receipt of the live tokens (OAuth 2.0 and OAuth 1.0a) that ended."""
+    ended_at = now or utcnow()
+    params: dict[str, object] = {"of_account": account_id, "now": ended_at}
     if grant_id is not None:
         params["of_grant"] = grant_id
     grants, *rest = _REVOKE_ONE_BY_PROTOCOL[protocol] if grant_id is not None else _REVOKE_ALL
     ended = await db.execute(grants, params)
+    receipt = nothing_ended(ended_at)
     for statement in rest:
         result = await db.execute(statement, params)
-        if statement.table in (_tokens, _oauth1_tokens):
-            # Counted before the caller commits: a commit that then fails (the database gone) overcounts, and a
-            # metric may.
-            metrics.TOKENS_REVOKED.labels("access_revoked").inc(cast("CursorResult[Any]", result).rowcount)
-    return int(cast("CursorResult[Any]", ended).rowcount)  # an UPDATE's result (SQLAlchemy's advice: cast)
+        if statement.table is _tokens:
+            receipt = receipt + tokens_ended(result.all(), ended_at)
+        elif statement.table is _oauth1_tokens:
+            # Token credentials do not expire: every one that was not yet revoked was live.
+            receipt = receipt + Receipt(access_tokens=len(result.all()), refresh_tokens=0, sessions=0,
+                                        ended_at=ended_at)
+    # Counted before the caller commits: a commit that then fails (the database gone) overcounts, and a metric may.
+    metrics.TOKENS_REVOKED.labels("access_revoked").inc(receipt.access_tokens)
+    # an UPDATE's result (SQLAlchemy's advice: cast)
+    return RevokedGrants(grants=int(cast("CursorResult[Any]", ended).rowcount), receipt=receipt)
 
 
 # --- the token endpoint's thread (sync) ------------------------------------------------------------------------------

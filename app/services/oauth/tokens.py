@@ -14,23 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Select, Update, bindparam, or_, select, update
+from sqlalchemy import CursorResult, Select, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from app import metrics
-from app.db.engines import transaction
 from app.models import Account, App, Grant, OAuthToken, utcnow
 from app.services.digests import digest
 from app.services.errors import Invalid
 from app.services.oauth.locks import lock_live_grant
 from app.services.oauth.revocation import revoke_family
 from app.services.permissions import split_scopes
+from app.services.usage import record_use
 
 ACCESS_TOKEN, REFRESH_TOKEN = "access_token", "refresh_token"
-# Grant.last_used_at is written at most this often per grant, not on every API call.
-LAST_USED_WRITE_INTERVAL = timedelta(minutes=1)
 RowT = TypeVar("RowT")
 
 
@@ -239,17 +237,7 @@ async def authenticate_access_token(db: AsyncSession, *, token: str) -> AccessCo
                          client_id=client_id)
 
 
-async def mark_grant_used(db: AsyncSession, *, access: AccessContext) -> None:
-    """Record API use on the grant, at most once per LAST_USED_WRITE_INTERVAL (the condition holds across
-    processes, so a busy app costs one UPDATE a minute, not one per call)."""
-    now = utcnow()
-    last_used_at = access.grant_last_used_at
-    if last_used_at is not None and now - last_used_at < LAST_USED_WRITE_INTERVAL:
-        return
-    async with transaction(db):
-        await db.execute(
-            update(Grant)
-            .where(col(Grant.id) == access.grant_id,
-                   or_(col(Grant.last_used_at).is_(None), col(Grant.last_used_at) < now - LAST_USED_WRITE_INTERVAL))
-            .values(last_used_at=now)
-        )
+async def mark_grant_used(db: AsyncSession, *, access: AccessContext, ip_address: str | None = None) -> None:
+    """Record API use on the grant (time, network, country), at most once per LAST_USED_WRITE_INTERVAL (the
+    condition holds across processes, so a busy app costs one UPDATE a minute, not one per call)."""
+    await record_use(db, grant_id=access.grant_id, last_used_at=access.grant_last_used_at, ip_address=ip_address)

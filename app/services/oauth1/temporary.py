@@ -27,6 +27,7 @@ from app.services.errors import Invalid, NotFound
 from app.services.grants import grant_covers, may_skip_consent, upsert_grant
 from app.services.oauth1.sealing import seal
 from app.services.permissions import split_scopes
+from app.services.security_events import Actor, Kind, record_event
 
 LIFETIME = timedelta(minutes=15)
 OOB = "oob"
@@ -131,10 +132,12 @@ def _new_verifier(callback: str) -> str:
     return f"{secrets.randbelow(10 ** PIN_DIGITS):0{PIN_DIGITS}d}" if callback == OOB else new_token()
 
 
-async def approve_credential(db: AsyncSession, *, account: Account, pending: PendingCredential) -> OAuth1Answer:
+async def approve_credential(db: AsyncSession, *, account: Account, pending: PendingCredential,
+                             actor: Actor | None = None) -> OAuth1Answer:
     """Approve in one transaction: the grant gains the credential's scopes (one grant per account and app, shared
     with OAuth 2.0), and the credential gets the person, the grant and a verifier. A second answer finds nothing
-    left to decide and changes nothing."""
+    left to decide and changes nothing. With ``actor`` (the person chose Authorize app) APP_AUTHORIZED is recorded
+    in the same transaction."""
     credential = pending.credential
     verifier = _new_verifier(credential.callback)
     async with transaction(db):
@@ -150,6 +153,10 @@ async def approve_credential(db: AsyncSession, *, account: Account, pending: Pen
         )
         if cast("CursorResult[Any]", decided).rowcount != 1:  # an UPDATE's result
             raise Invalid("This request was already answered. Go back to the app.", field="oauth_token")
+        if actor is not None:
+            await record_event(db, account_id=account.id, kind=Kind.APP_AUTHORIZED, actor=actor, app_id=pending.app.id,
+                               at=grant.authorized_at,
+                               details={"app_name": pending.app.name, "scopes": split_scopes(credential.scopes)})
     return OAuth1Answer(app=pending.app, callback=credential.callback, token=pending.token, verifier=verifier)
 
 

@@ -3,16 +3,21 @@
 
 import { confirmAction } from "./confirm.js";
 import { graphql, SignedOut } from "./graphql.js";
-import { keepTimesFresh } from "./time.js";
+import { tokensEnded } from "./receipt.js";
+import { keepTimesFresh, relativeTime } from "./time.js";
 
+const RECEIPT = "receipt { accessTokens refreshTokens sessions endedAt }";
 const REVOKE_ACCESS = `mutation RevokeAccess($appId: ID!) {
-  revokeAccess(input: {appId: $appId}) { app { id } userErrors { message code } }
+  revokeAccess(input: {appId: $appId}) { app { id } ${RECEIPT} userErrors { message code } }
 }`;
 const LOGOUT_SESSION = `mutation LogoutSession($sessionId: ID!) {
-  logoutSession(input: {sessionId: $sessionId}) { sessionId userErrors { message code } }
+  logoutSession(input: {sessionId: $sessionId}) { sessionId ${RECEIPT} userErrors { message code } }
 }`;
 const LOGOUT_OTHER_SESSIONS = `mutation LogoutOtherSessions {
-  logoutOtherSessions { loggedOutCount userErrors { message code } }
+  logoutOtherSessions { loggedOutCount ${RECEIPT} userErrors { message code } }
+}`;
+const SECURE_ACCOUNT = `mutation SecureAccount($revokeApps: Boolean!) {
+  secureAccount(input: {revokeApps: $revokeApps}) { revokedAppCount ${RECEIPT} userErrors { message code } }
 }`;
 const LISTS = `query AppsAndSessions {
   viewer {
@@ -22,8 +27,9 @@ const LISTS = `query AppsAndSessions {
 }`;
 
 const dialog = document.querySelector("dialog[data-confirm]");
+const secureDialog = document.querySelector("dialog[data-secure]");
 const statusBox = document.querySelector("[data-status]");
-const othersFoot = document.querySelector("[data-others]");
+const othersButton = document.querySelector("button[data-action=logout-others]");
 let statusTimer = 0;
 
 const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
@@ -49,8 +55,8 @@ function showCounts(appsTotal = appCards().length, sessionsTotal = sessionCards(
   setCount("sessions", sessionsTotal);
   document.querySelector("[data-empty=apps]").hidden = appsTotal > 0;
   const others = Math.max(sessionsTotal - 1, 0);
-  othersFoot.dataset.others = String(others);
-  othersFoot.hidden = others === 0;
+  othersButton.dataset.others = String(others);
+  othersButton.hidden = others === 0;
   document.querySelector("[data-empty=sessions]").hidden = others > 0;
 }
 
@@ -107,18 +113,28 @@ async function revokeAccess(button) {
     card.remove();
     showCounts();
     focusHeading("apps-title");
-    announce(error ? `${name} was already disconnected.` : `${name} no longer has access to your account.`);
+    announce(error ? `${name} was already disconnected.`
+      : `${name} no longer has access to your account. ${tokensEnded(payload.receipt)}`);
     quietly(reconcile());
   });
 }
 
+// "Mobile Safari on iOS in United Kingdom, active 40 minutes ago": three iPhones are told apart by browser, place
+// and time, not "Log out iPhone?" three times.
+function describeSession(card) {
+  const place = card.dataset.location ? ` in ${card.dataset.location}` : "";
+  const active = `active ${relativeTime(new Date(card.dataset.lastActive))}`;
+  return { name: `${card.dataset.software}${place}`, active: card.dataset.current === "true" ? "this device" : active };
+}
+
 async function logoutSession(button) {
   const card = button.closest("li");
-  const device = card.dataset.device;
+  const { name, active } = describeSession(card);
   // Asked first, as Revoke and "Log out all other sessions" are: the buttons stand close together on a phone.
   const confirmed = await confirmAction(dialog, {
-    title: `Log out ${device}?`,
-    message: `The session on ${device} ends right away. Whoever uses it will have to sign in again.`,
+    title: `Log out ${name}?`,
+    message: `The session on ${card.dataset.device} (${name}, ${active}) ends right away. Whoever uses it will ` +
+      `have to sign in again.`,
     confirmLabel: "Log out",
   });
   if (!confirmed) return;
@@ -129,13 +145,13 @@ async function logoutSession(button) {
     card.remove();
     showCounts();
     focusHeading("sessions-title");
-    announce(error ? `That session had already ended.` : `Logged out the session on ${device}.`);
+    announce(error ? `That session had already ended.` : `Logged out ${name}: that session has ended.`);
     quietly(reconcile());
   });
 }
 
 async function logoutOtherSessions(button) {
-  const others = Number(othersFoot.dataset.others);
+  const others = Number(button.dataset.others);
   const sessions = plural(others, "other session", "other sessions");
   const confirmed = await confirmAction(dialog, {
     title: `Log out ${sessions}?`,
@@ -153,12 +169,41 @@ async function logoutOtherSessions(button) {
     button.textContent = "Log out all other sessions";
     showCounts();
     focusHeading("sessions-title");
-    announce(`Logged out ${plural(payload.loggedOutCount, "other session", "other sessions")}.`);
+    announce(`Logged out ${plural(payload.receipt.sessions, "other session", "other sessions")}.`);
     quietly(reconcile());
   });
 }
 
-const ACTIONS = { revoke: revokeAccess, "logout-session": logoutSession, "logout-others": logoutOtherSessions };
+// "This wasn't me": every other session ends, every app is revoked unless the box is cleared, and this session
+// must choose a new password before anything else, so the page goes straight to that form.
+async function secureAccount(button) {
+  const card = button.closest("li");
+  const { name, active } = describeSession(card);
+  secureDialog.querySelector("[data-secure-message]").textContent =
+    `You did not sign in on ${name} (${active})? Every session but this one will be logged out, and you will ` +
+    `choose a new password before doing anything else.`;
+  const opener = document.activeElement;
+  secureDialog.returnValue = "cancel";
+  const confirmed = await new Promise((resolve) => {
+    secureDialog.addEventListener("close", () => resolve(secureDialog.returnValue === "confirm"), { once: true });
+    secureDialog.showModal();
+  });
+  if (!confirmed) {
+    if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+    return;
+  }
+  const revokeApps = secureDialog.querySelector("[data-secure-apps]").checked;
+  await withBusy(button, "Securing…", async () => {
+    const { secureAccount: payload } = await graphql(SECURE_ACCOUNT, { revokeApps });
+    const [error] = payload.userErrors;
+    if (error && error.code !== "PASSWORD_CHANGE_REQUIRED") throw new Error(error.message);
+    window.location.assign("/settings/password");
+  });
+}
+
+const ACTIONS = {
+  revoke: revokeAccess, "logout-session": logoutSession, "logout-others": logoutOtherSessions, secure: secureAccount,
+};
 
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-action]");
@@ -166,7 +211,7 @@ document.addEventListener("click", (event) => {
 });
 
 for (const button of document.querySelectorAll("button[data-action]")) button.hidden = false;
-othersFoot.hidden = Number(othersFoot.dataset.others) === 0;
+othersButton.hidden = Number(othersButton.dataset.others) === 0;
 keepTimesFresh();
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") quietly(reconcile());
