@@ -183,9 +183,9 @@ async def test_list_and_log_out_sessions_count_only_the_accounts_live_ones(app: 
             assert error.value.field == "sessionId"
         assert (await list_sessions(db, account=alice, policy=policy, limit=10)).total == 3
         ended = await logout_other_sessions(db, account=alice, current_session_id=current.session.id, policy=policy)
-        assert ended == 2
+        assert ended.sessions == 2
         left = await list_sessions(db, account=alice, policy=policy, limit=10)
         assert [row.id for row in left.rows] == [current.session.id]
-        assert await logout_other_sessions(db, account=alice, current_session_id=current.session.id,
-                                           policy=policy) == 0
+        assert (await logout_other_sessions(db, account=alice, current_session_id=current.session.id,
+                                            policy=policy)).sessions == 0
     assert [await _live(app, s.token) for s in (current, *others, bobs)] == [True, False, False, False, True]
