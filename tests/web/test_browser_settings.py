@@ -31,8 +31,8 @@ def test_settings_lists_the_demo_apps_with_permissions_and_the_sessions(browser:
         ["Buffered", "Postwise Reader", "Threadline Desktop", "Inbox Zero for DMs"])
     buffered = _app(page, "Buffered")
     expect(buffered).to_contain_text("Read and Write")
-    for name in ("Buffered", "Postwise Reader", "Inbox Zero for DMs"):  # the details open on demand
-        _app(page, name).get_by_text("Details").click()
+    for name in ("Buffered", "Postwise Reader", "Threadline Desktop", "Inbox Zero for DMs"):  # details on demand
+        _app(page, name).locator("summary").first.click()
     expect(buffered).to_contain_text("By Buffered Inc.")
     expect(buffered).to_contain_text("Schedule posts and media for the best time of day.")
     expect(buffered.get_by_role("region", name="Things Buffered can view")).to_contain_text("Posts")
