@@ -175,3 +175,20 @@ class LiveServer:
 def live_server(settings: Settings) -> Iterator[LiveServer]:
     with LiveServer(settings) as server:
         yield server
+
+
+REDIS_URL = os.environ.get("CONSENTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The suite's Redis database (``CONSENTRY_TEST_REDIS_URL``): required in CI, skipped without it elsewhere."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if IN_CI:
+            pytest.fail(f"Redis at {REDIS_URL} is required in CI and unreachable: {exc}")
+        pytest.skip(f"Redis at {REDIS_URL} unreachable: {exc}")
+    yield REDIS_URL

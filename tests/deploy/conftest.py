@@ -3,17 +3,21 @@ when ``CI=true``; missing there, the test fails rather than skips), PostgreSQL a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 import redis
 
-from tests.conftest import IN_CI, POSTGRES_URL, _postgres_database, new_database_name
+from tests.conftest import (
+    IN_CI,
+    POSTGRES_URL,
+    REDIS_URL,
+    _postgres_database,
+    new_database_name,
+)
 from tests.deploy.stack import Deployment, deployment, find_binary
 
-REDIS_URL = os.environ.get("CONSENTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # Small enough to spend in a test, per account from unknown devices (the default is 10).
 ATTEMPTS_PER_ACCOUNT = 3
 

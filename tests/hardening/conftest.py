@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 
@@ -16,7 +15,6 @@ from tests.conftest import client_for
 from tests.hardening.servers import ServerProcess
 
 PRODUCTION_SECRET = "production-secret-key-for-tests-0123456789abcdef"
-REDIS_URL = os.environ.get("CONSENTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def production(settings: Settings) -> Settings:
@@ -44,18 +42,6 @@ def postgres_only(backend: str) -> None:
     if backend != "postgres":
         pytest.skip("a PostgreSQL race test")
 
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Redis at {REDIS_URL} is required in CI and unreachable: {exc}")
-        pytest.skip(f"Redis at {REDIS_URL} unreachable: {exc}")
-    yield REDIS_URL
 
 
 @pytest.fixture

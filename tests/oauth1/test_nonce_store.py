@@ -3,14 +3,12 @@ Redis fails), else the database; what expires with the timestamp window is purge
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
-import redis
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 
@@ -22,19 +20,6 @@ from app.services.sessions import SessionPolicy
 from app.settings import Settings
 from tests.oauth.helpers import Person
 from tests.oauth1.helpers import Credentials, connect, form, https_client, me
-
-REDIS_URL = os.environ.get("CONSENTRY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Redis at {REDIS_URL} is required in CI and unreachable: {exc}")
-        pytest.skip(f"Redis at {REDIS_URL} unreachable: {exc}")
-    yield REDIS_URL
 
 
 @pytest.fixture
