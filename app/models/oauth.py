@@ -41,6 +41,11 @@ class App(SQLModel, table=True):
     # OAuth 1.0a only: HMAC signatures are keyed with the consumer secret, so it is kept encrypted (never in clear)
     # beside its digest; see app.services.oauth1.sealing.
     client_secret_sealed: str | None = Field(default=None, max_length=512)
+    # OAuth 2.0: the part of ``scopes`` a person may untick on the consent page (and later take back with
+    # updateAppPermissions); the rest is required. Space-separated, always a subset of ``scopes``.
+    optional_scopes: str = Field(default="", max_length=2000, sa_column_kwargs={"server_default": ""})
+    # OpenID Connect Back-Channel Logout 1.0: where this app receives logout tokens, if it registered one.
+    backchannel_logout_uri: str | None = Field(default=None, max_length=2000)
 
 
 class Grant(SQLModel, table=True):
